@@ -1,0 +1,109 @@
+"""A petition and endorsement signing service for coalitions' calls."""
+
+import logging
+
+from flask import Flask, request
+from werkzeug.routing import BaseConverter
+
+from .config import configure
+from .extensions import babel, db, login_manager
+from .petitions import SLUG_PATTERN
+
+
+class SlugConverter(BaseConverter):
+    """A call's slug in a URL: so `/p/<slug>.json` never reads as a slug."""
+
+    regex = SLUG_PATTERN
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; nothing is created at import time."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    configure(app, config)
+    app.url_map.converters["slug"] = SlugConverter
+
+    db.init_app(app)
+    _tune_sqlite(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    from . import auth  # noqa: F401 - registers the user loader
+    from .cli import register_commands
+    from .errors import register_error_handlers
+    from .security import register_security_headers
+    from .views import auth as auth_views
+    from .views import organizer, public, sign
+
+    for blueprint in (public.bp, sign.bp, auth_views.bp, organizer.bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    register_security_headers(app)
+    register_commands(app)
+    _register_template_helpers(app)
+    _log_mails_locally(app)
+    return app
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_babel import get_locale
+
+    from .countries import country_name
+    from .forms import ORGANIZATION_TYPES
+    from .models import utcnow
+    from .petitions import render_markdown
+
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.globals.update(
+        country_name=lambda code: country_name(code, str(get_locale() or "en")),
+        org_type_label=lambda kind: ORGANIZATION_TYPES[kind],
+        now=utcnow,
+        get_locale=get_locale,
+    )
+
+
+def _select_locale() -> str | None:
+    from flask import current_app
+
+    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
+
+
+def _tune_sqlite(app: Flask) -> None:
+    """WAL, a busy timeout, foreign keys and the chosen durability on every SQLite connection."""
+    from sqlalchemy import event
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    synchronous = app.config["SQLITE_SYNCHRONOUS"]
+    busy_timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    if synchronous not in {"NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(f"SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {synchronous}")
+
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {busy_timeout}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+
+def _log_mails_locally(app: Flask) -> None:
+    """Without MAIL_SERVER, mails go to the log: make sure the log shows them."""
+    logger = logging.getLogger("petition.mail")
+    logger.setLevel(logging.INFO)
+    if not app.config["MAIL_SERVER"] and not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+        logger.addHandler(handler)

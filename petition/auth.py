@@ -1,0 +1,66 @@
+"""Organizers' accounts: passwords, login checks, the user loader, safe redirects."""
+
+from urllib.parse import urlsplit
+
+from flask import request
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db, login_manager
+from .models import Organizer
+
+MIN_PASSWORD_LENGTH = 12
+# Checked against when the account is unknown, so both answers take as long.
+_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+class AccountError(ValueError):
+    """An organizer account cannot be created as asked."""
+
+
+@login_manager.user_loader
+def load_organizer(organizer_id: str) -> Organizer | None:
+    """Flask-Login's loader: the active organizer with this id."""
+    if not organizer_id.isdigit():
+        return None
+    return db.session.get(Organizer, int(organizer_id))
+
+
+def create_organizer(email: str, password: str) -> Organizer:
+    """Add an organizer with a scrypt-hashed password."""
+    email = email.strip().lower()
+    if "@" not in email:
+        raise AccountError("an organizer is identified by an email address")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if db.session.execute(select(Organizer.id).filter_by(email=email)).first():
+        raise AccountError(f"an organizer with the address {email} exists already")
+    organizer = Organizer(email=email, password_hash=generate_password_hash(password))
+    db.session.add(organizer)
+    db.session.flush()
+    return organizer
+
+
+def authenticate(email: str, password: str) -> Organizer | None:
+    """The organizer with these credentials, or None; same work whether the account exists."""
+    organizer = db.session.execute(
+        select(Organizer).where(func.lower(Organizer.email) == email.strip().lower())
+    ).scalar_one_or_none()
+    if organizer is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(organizer.password_hash, password) or not organizer.active:
+        return None
+    return organizer
+
+
+def safe_next_url(target: str | None) -> str | None:
+    """The `next` target if it stays on this site, else None."""
+    if not target or target.startswith("//") or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        host = urlsplit(request.host_url)
+        if (parts.scheme, parts.netloc) != (host.scheme, host.netloc):
+            return None
+    return target if target.startswith("/") or parts.netloc else None

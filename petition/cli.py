@@ -1,0 +1,111 @@
+"""`flask --app petition ...` commands: thin wrappers over the domain functions."""
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from . import mail, petitions, queries
+from .auth import AccountError, create_organizer
+from .exports import export_csv
+from .extensions import db
+from .models import Petition
+
+
+def register_commands(app: Flask) -> None:
+    """Attach the commands to the app's CLI."""
+    app.cli.add_command(init_db)
+    app.cli.add_command(organizer_cli)
+    app.cli.add_command(petitions_cli)
+    app.cli.add_command(export)
+    app.cli.add_command(mail_cli)
+
+
+@click.command("init-db")
+def init_db() -> None:
+    """Create the schema and add the shipped calls; safe on a database with signatures."""
+    db.create_all()
+    added = petitions.load_shipped_calls()
+    db.session.commit()
+    click.echo(f"Database ready; {len(added)} shipped call(s) added.")
+    for petition in added:
+        click.echo(f"  {petition.slug}")
+
+
+organizer_cli = AppGroup("organizer", help="Manage organizer accounts.")
+
+
+@organizer_cli.command("create")
+@click.argument("email")
+@click.password_option(help="Prompted for (twice) if not given.")
+def create_organizer_command(email: str, password: str) -> None:
+    """Create an organizer account."""
+    try:
+        organizer = create_organizer(email, password)
+    except AccountError as error:
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(f"Organizer {organizer.email} created.")
+
+
+petitions_cli = AppGroup("petitions", help="Manage calls.")
+
+
+@petitions_cli.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def load_petition(file: Path) -> None:
+    """Add or update a call from a content file (TOML front matter + Markdown)."""
+    try:
+        petition, created = petitions.load_call_file(file)
+    except petitions.ContentError as error:
+        raise click.ClickException(f"{file.name}: {error}") from error
+    db.session.commit()
+    click.echo(f"{'Added' if created else 'Updated'} {petition.slug}.")
+
+
+@petitions_cli.command("list")
+def list_petitions() -> None:
+    """List the calls with their status and public counts."""
+    rows = db.session.execute(queries.all_petitions()).scalars().all()
+    if not rows:
+        click.echo("No calls yet: run `flask --app petition init-db`.")
+    for petition in rows:
+        counts = queries.public_counts(petition)
+        click.echo(
+            f"{petition.slug}\t{petition.status.value}\t"
+            f"{counts.individuals} individuals\t{counts.organizations} organizations"
+        )
+
+
+@click.command("export")
+@click.argument("slug")
+@click.option(
+    "--who", type=click.Choice(["individuals", "organizations"]), default="individuals"
+)
+@click.option("--all-statuses", is_flag=True, help="Include pending, rejected, ... too.")
+@click.option("-o", "--output", type=click.File("wb"), default="-", help="File, or - for stdout.")
+def export(slug: str, who: str, all_statuses: bool, output) -> None:
+    """Export a call's signatories as CSV (confirmed individuals / approved organizations)."""
+    petition = db.session.execute(select(Petition).filter_by(slug=slug)).scalar_one_or_none()
+    if petition is None:
+        raise click.ClickException(f"no call with the slug {slug!r}")
+    if who == "individuals":
+        query = queries.export_individuals(petition, all_statuses)
+    else:
+        query = queries.export_organizations(petition, all_statuses)
+    for chunk in export_csv(query, who):
+        output.write(chunk)
+
+
+mail_cli = AppGroup("mail", help="The outgoing mail queue.")
+
+
+@mail_cli.command("send")
+def send_mail() -> None:
+    """Send the mails still queued (after an SMTP outage, for example)."""
+    sent, failed = mail.send_pending()
+    click.echo(f"{sent} sent, {failed} failed (kept for the next try).")
+    if failed:
+        raise SystemExit(1)

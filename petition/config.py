@@ -1,0 +1,92 @@
+"""Configuration: safe defaults, then the documented environment variables."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+DEFAULTS = {
+    # Signing forms are small: anything bigger is not a signature.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+    "MAX_FORM_PARTS": 100,
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # FULL: an acknowledged signature survives power loss, not only a process crash.
+    "SQLITE_SYNCHRONOUS": "FULL",
+    "SQLITE_BUSY_TIMEOUT_MS": 5000,
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_USE_STARTTLS": False,
+    "MAIL_TIMEOUT": 10,
+    "MAIL_DEFAULT_SENDER": "petitions@localhost",
+    "MAILS_PER_SIGNATURE": 5,
+    "EMAIL_CHECK_DELIVERABILITY": False,
+    "CONFIRM_TOKEN_MAX_AGE": 14 * 24 * 3600,
+    "PRIVACY_NOTICE_VERSION": "2026-11-28",
+    "PUBLIC_SIGNERS_PER_PAGE": 50,
+    "BABEL_DEFAULT_LOCALE": "en",
+    "BABEL_DEFAULT_TIMEZONE": "UTC",
+    "LANGUAGES": ["en"],
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "WTF_CSRF_TIME_LIMIT": 6 * 3600,
+}
+
+# Documented variables, read without a prefix; anything else as FLASK_<NAME>.
+ENVIRONMENT = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SECRET_KEY": "SECRET_KEY",
+    "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_PORT": "MAIL_PORT",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_USE_STARTTLS": "MAIL_USE_STARTTLS",
+    "MAIL_DEFAULT_SENDER": "MAIL_DEFAULT_SENDER",
+    "EMAIL_CHECK_DELIVERABILITY": "EMAIL_CHECK_DELIVERABILITY",
+    "SERVER_NAME": "SERVER_NAME",
+    "PREFERRED_URL_SCHEME": "PREFERRED_URL_SCHEME",
+}
+INTEGERS = {"MAIL_PORT"}
+BOOLEANS = {"MAIL_USE_STARTTLS", "EMAIL_CHECK_DELIVERABILITY"}
+
+
+def configure(app: Flask, overrides: dict | None) -> None:
+    """Fill app.config from defaults, the environment, then explicit overrides."""
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env()
+    for variable, key in ENVIRONMENT.items():
+        if (value := os.environ.get(variable)) is not None:
+            app.config[key] = _parse(key, value)
+    app.config.update(overrides or {})
+
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'petition.sqlite3'}"
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _instance_secret_key(instance)
+
+
+def _parse(key: str, value: str) -> object:
+    if key in INTEGERS:
+        return int(value)
+    if key in BOOLEANS:
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return value
+
+
+def _instance_secret_key(instance: Path) -> str:
+    """Generate the key once and keep it, so sessions and mailed links survive restarts."""
+    instance.mkdir(parents=True, exist_ok=True)
+    path = instance / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(secrets.token_hex(32))
+    return path.read_text().strip()

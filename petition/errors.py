@@ -1,0 +1,43 @@
+"""Domain errors, and the error pages every failure ends on."""
+
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+
+class DomainError(Exception):
+    """A rule of the service refused an action."""
+
+
+class PetitionClosed(DomainError):
+    """The call no longer takes signatures."""
+
+
+class EndorsementsNotCollected(DomainError):
+    """The call takes signatures from individuals only."""
+
+
+class InvalidToken(DomainError):
+    """A mailed link was forged, tampered with, or its signature no longer exists."""
+
+
+class ExpiredToken(InvalidToken):
+    """A mailed link is genuine but too old."""
+
+
+class InvalidTransition(DomainError):
+    """The record is not in a state that allows this change."""
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Render every HTTP error, and every unexpected one, with the same page."""
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return render_template("errors/error.html", error=error), error.code
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(error: InternalServerError):
+        db.session.rollback()
+        return render_template("errors/error.html", error=InternalServerError()), 500

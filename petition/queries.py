@@ -1,0 +1,156 @@
+"""Queries as functions returning Select objects or scalars; views paginate or stream them."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, case, func, select
+
+from .extensions import db
+from .models import (
+    Endorsement,
+    EndorsementStatus,
+    Petition,
+    PetitionStatus,
+    Signature,
+    SignatureStatus,
+)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """What counts in public: confirmed individuals, approved organizations."""
+
+    individuals: int
+    organizations: int
+
+
+def open_petitions() -> Select:
+    """Open calls, newest first."""
+    return (
+        select(Petition)
+        .where(Petition.status == PetitionStatus.OPEN)
+        .order_by(Petition.created_at.desc(), Petition.id.desc())
+    )
+
+
+def all_petitions() -> Select:
+    """Every call, newest first."""
+    return select(Petition).order_by(Petition.created_at.desc(), Petition.id.desc())
+
+
+def petition_by_slug(slug: str) -> Select:
+    """The call with this slug."""
+    return select(Petition).where(Petition.slug == slug)
+
+
+def public_counts(petition: Petition) -> Counts:
+    """Counts shown in public, from the (petition, status) indexes."""
+    individuals = db.session.scalar(
+        select(func.count())
+        .select_from(Signature)
+        .where(Signature.petition_id == petition.id, Signature.status == SignatureStatus.CONFIRMED)
+    )
+    organizations = db.session.scalar(
+        select(func.count())
+        .select_from(Endorsement)
+        .where(
+            Endorsement.petition_id == petition.id,
+            Endorsement.status == EndorsementStatus.APPROVED,
+        )
+    )
+    return Counts(individuals or 0, organizations or 0)
+
+
+def status_counts(petition: Petition) -> dict[str, int]:
+    """Signatures and endorsements by status, for organizers."""
+    counts: dict[str, int] = {}
+    for model, prefix in ((Signature, "individuals"), (Endorsement, "organizations")):
+        rows = db.session.execute(
+            select(model.status, func.count())
+            .where(model.petition_id == petition.id)
+            .group_by(model.status)
+        )
+        for status, number in rows:
+            counts[f"{prefix}_{status.value}"] = number
+    return counts
+
+
+def public_signers(petition: Petition) -> Select:
+    """Confirmed individuals who chose to be shown, latest first."""
+    return (
+        select(Signature)
+        .where(
+            Signature.petition_id == petition.id,
+            Signature.status == SignatureStatus.CONFIRMED,
+            Signature.show_publicly.is_(True),
+        )
+        .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
+    )
+
+
+def public_organizations(petition: Petition) -> Select:
+    """Approved organizations that chose to be shown, by name."""
+    return (
+        select(Endorsement)
+        .where(
+            Endorsement.petition_id == petition.id,
+            Endorsement.status == EndorsementStatus.APPROVED,
+            Endorsement.show_publicly.is_(True),
+        )
+        .order_by(func.lower(Endorsement.organization), Endorsement.id)
+    )
+
+
+def endorsements_awaiting_approval(petition: Petition) -> Select:
+    """Confirmed endorsements an organizer has not yet reviewed, oldest first."""
+    return (
+        select(Endorsement)
+        .where(
+            Endorsement.petition_id == petition.id,
+            Endorsement.status == EndorsementStatus.AWAITING_APPROVAL,
+        )
+        .order_by(Endorsement.confirmed_at, Endorsement.id)
+    )
+
+
+def export_individuals(petition: Petition, all_statuses: bool = False) -> Select:
+    """Signatures to export (confirmed ones unless all statuses are asked for), in columns."""
+    query = select(
+        Signature.full_name,
+        Signature.email,
+        Signature.city,
+        Signature.country,
+        Signature.affiliation,
+        Signature.show_publicly,
+        Signature.wants_updates,
+        Signature.status,
+        Signature.signed_at,
+        Signature.confirmed_at,
+    ).where(Signature.petition_id == petition.id)
+    if not all_statuses:
+        query = query.where(Signature.status == SignatureStatus.CONFIRMED)
+    return query.order_by(Signature.id)
+
+
+def export_organizations(petition: Petition, all_statuses: bool = False) -> Select:
+    """Endorsements to export (approved ones unless all statuses are asked for), in columns."""
+    approved_at = case(
+        (Endorsement.status == EndorsementStatus.APPROVED, Endorsement.reviewed_at)
+    ).label("approved_at")
+    query = select(
+        Endorsement.organization,
+        Endorsement.org_type,
+        Endorsement.country,
+        Endorsement.city,
+        Endorsement.website,
+        Endorsement.contact_name,
+        Endorsement.contact_email,
+        Endorsement.contact_role,
+        Endorsement.show_publicly,
+        Endorsement.status,
+        Endorsement.endorsed_at,
+        Endorsement.confirmed_at,
+        approved_at,
+    ).where(Endorsement.petition_id == petition.id)
+    if not all_statuses:
+        query = query.where(Endorsement.status == EndorsementStatus.APPROVED)
+    return query.order_by(Endorsement.id)

@@ -1,0 +1,83 @@
+"""Public pages: the list of calls, a call, its signatories, its counts."""
+
+from flask import Blueprint, current_app, jsonify, render_template
+
+from ..extensions import db
+from ..queries import open_petitions, public_counts, public_organizations, public_signers
+from . import petition_or_404
+
+bp = Blueprint("public", __name__)
+
+LATEST_SIGNERS = 20
+LISTED_ORGANIZATIONS = 50
+
+
+@bp.get("/")
+def index():
+    """The open calls."""
+    petitions = db.session.execute(open_petitions()).scalars().all()
+    counts = {petition.id: public_counts(petition) for petition in petitions}
+    return render_template("public/index.html", petitions=petitions, counts=counts)
+
+
+@bp.get("/p/<slug:slug>")
+def petition(slug: str):
+    """One call: its text, demands, rally, counts and signatories."""
+    petition = petition_or_404(slug)
+    signers = db.session.execute(public_signers(petition).limit(LATEST_SIGNERS)).scalars().all()
+    organizations = (
+        db.session.execute(public_organizations(petition).limit(LISTED_ORGANIZATIONS))
+        .scalars()
+        .all()
+    )
+    return render_template(
+        "public/petition.html",
+        petition=petition,
+        counts=public_counts(petition),
+        signers=signers,
+        organizations=organizations,
+        more_organizations=len(organizations) == LISTED_ORGANIZATIONS,
+    )
+
+
+@bp.get("/p/<slug:slug>.json")
+def petition_counts(slug: str):
+    """The public counts, for other sites and scripts."""
+    petition = petition_or_404(slug)
+    counts = public_counts(petition)
+    response = jsonify(
+        slug=petition.slug, individuals=counts.individuals, organizations=counts.organizations
+    )
+    response.cache_control.public = True
+    response.cache_control.max_age = 30
+    return response
+
+
+@bp.get("/p/<slug:slug>/signers")
+def signers(slug: str):
+    """Every confirmed individual who chose to be shown, a page at a time."""
+    petition = petition_or_404(slug)
+    page = db.paginate(
+        public_signers(petition), per_page=current_app.config["PUBLIC_SIGNERS_PER_PAGE"]
+    )
+    return render_template(
+        "public/signers.html", petition=petition, page=page, counts=public_counts(petition)
+    )
+
+
+@bp.get("/p/<slug:slug>/organizations")
+def organizations(slug: str):
+    """Every approved organization that chose to be shown, a page at a time."""
+    petition = petition_or_404(slug)
+    page = db.paginate(
+        public_organizations(petition), per_page=current_app.config["PUBLIC_SIGNERS_PER_PAGE"]
+    )
+    return render_template(
+        "public/organizations.html", petition=petition, page=page, counts=public_counts(petition)
+    )
+
+
+@bp.get("/privacy")
+def privacy():
+    """The privacy notice signers accept."""
+    return render_template("public/privacy.html")

@@ -1,0 +1,137 @@
+"""Signing: the individual and organization forms, and the mailed confirm/withdraw links."""
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+
+from .. import mail, signing
+from ..errors import EndorsementsNotCollected, ExpiredToken, InvalidToken, PetitionClosed
+from ..extensions import db
+from ..forms import ButtonForm, EndorsementForm, SignatureForm
+from ..models import OrganizationType, Signature
+from ..tokens import CONFIRM, WITHDRAW
+from . import petition_or_404, request_context
+
+bp = Blueprint("sign", __name__)
+
+
+@bp.route("/p/<slug:slug>/sign", methods=["GET", "POST"])
+def sign(slug: str):
+    """An individual signs the call."""
+    petition = petition_or_404(slug)
+    form = SignatureForm()
+    if not petition.is_open():
+        return _closed(petition, form, "sign/sign.html")
+    if form.validate_on_submit():
+        fields = {name: form[name].data for name in SIGNATURE_FIELDS}
+        try:
+            signing.sign(petition, **fields, **request_context())
+        except PetitionClosed:
+            return _closed(petition, form, "sign/sign.html")
+        db.session.commit()
+        mail.send_queued_in_request()
+        return redirect(url_for("sign.check_email", slug=slug))
+    status = 422 if form.is_submitted() else 200
+    return render_template("sign/sign.html", petition=petition, form=form), status
+
+
+@bp.route("/p/<slug:slug>/endorse", methods=["GET", "POST"])
+def endorse(slug: str):
+    """An organization endorses the call."""
+    petition = petition_or_404(slug)
+    form = EndorsementForm()
+    if not petition.is_open() or not petition.collects_endorsements:
+        return _closed(petition, form, "sign/endorse.html")
+    if form.validate_on_submit():
+        fields = {name: form[name].data for name in ENDORSEMENT_FIELDS}
+        fields["org_type"] = OrganizationType(fields["org_type"])
+        try:
+            signing.endorse(petition, **fields, **request_context())
+        except (PetitionClosed, EndorsementsNotCollected):
+            return _closed(petition, form, "sign/endorse.html")
+        db.session.commit()
+        mail.send_queued_in_request()
+        return redirect(url_for("sign.check_email", slug=slug))
+    status = 422 if form.is_submitted() else 200
+    return render_template("sign/endorse.html", petition=petition, form=form), status
+
+
+SIGNATURE_FIELDS = (
+    "full_name",
+    "email",
+    "city",
+    "country",
+    "affiliation",
+    "show_publicly",
+    "wants_updates",
+)
+ENDORSEMENT_FIELDS = (
+    "organization",
+    "org_type",
+    "country",
+    "city",
+    "website",
+    "contact_name",
+    "contact_email",
+    "contact_role",
+    "show_publicly",
+)
+
+
+def _closed(petition, form, template: str):
+    # A closed call still shows its page; a submission to it is refused, not stored.
+    status = 409 if form.is_submitted() else 200
+    return render_template(template, petition=petition, form=None), status
+
+
+@bp.get("/p/<slug:slug>/check-your-email")
+def check_email(slug: str):
+    """Where a signer lands after a valid submission, whatever happened to it."""
+    return render_template("sign/check_email.html", petition=petition_or_404(slug))
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+def confirm(token: str):
+    """A mailed confirmation link: GET shows a button, only its POST confirms."""
+    record = signing.record_for_token(CONFIRM, token)
+    form = ButtonForm()
+    if form.validate_on_submit():
+        signing.confirm(record)
+        db.session.commit()
+        if isinstance(record, Signature):
+            flash(_("Thank you! Your signature is confirmed and now counts."), "success")
+        else:
+            flash(
+                _("Thank you! An organizer will review the endorsement before it is shown."),
+                "success",
+            )
+        return redirect(url_for("public.petition", slug=record.petition.slug))
+    status = 400 if form.is_submitted() else 200
+    return render_template("sign/confirm.html", record=record, form=form), status
+
+
+@bp.route("/withdraw/<token>", methods=["GET", "POST"])
+def withdraw(token: str):
+    """A mailed withdrawal link: GET shows a button, only its POST deletes."""
+    record = signing.record_for_token(WITHDRAW, token)
+    form = ButtonForm()
+    if form.validate_on_submit():
+        slug = record.petition.slug
+        signing.withdraw(record)
+        db.session.commit()
+        flash(_("Your signature has been withdrawn and your details deleted."), "success")
+        return redirect(url_for("public.petition", slug=slug))
+    status = 400 if form.is_submitted() else 200
+    return render_template("sign/withdraw.html", record=record, form=form), status
+
+
+@bp.errorhandler(InvalidToken)
+def _bad_link(error: InvalidToken):
+    expired = isinstance(error, ExpiredToken)
+    return render_template("sign/bad_link.html", expired=expired), 410 if expired else 404
+
+
+@bp.after_request
+def _no_store(response):
+    # Pages behind mailed links carry a personal token: keep them out of every cache.
+    response.cache_control.no_store = True
+    return response

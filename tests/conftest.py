@@ -1,0 +1,199 @@
+"""Fixtures: a fresh app and database per test, captured mails, factories per state."""
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from petition import create_app, signing
+from petition.extensions import db
+from petition.models import EndorsementStatus, OrganizationType, PetitionStatus
+from petition.petitions import CallContent, save_call
+
+LINK = re.compile(r"https?://\S+/(confirm|withdraw)/(\S+)")
+
+
+@pytest.fixture
+def config(tmp_path):
+    """Settings for a test app; a test may change them before `app` is built."""
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test secret key, not for production",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "WTF_CSRF_ENABLED": False,
+        "SERVER_NAME": "petitions.example.org",
+    }
+
+
+@pytest.fixture
+def app(config):
+    app = create_app(config)
+    with app.app_context():
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class MailBox(list):
+    """Mails the service logged instead of sending (no MAIL_SERVER)."""
+
+    def to(self, address: str) -> list:
+        return [m for m in self if m["To"] == address]
+
+    def links(self, message, kind: str = "confirm") -> list[str]:
+        """The token of each link of a kind in a message."""
+        return [token for k, token in LINK.findall(message.get_content()) if k == kind]
+
+
+class _MailCatcher(logging.Handler):
+    def __init__(self, box):
+        super().__init__(logging.INFO)
+        self.box = box
+
+    def emit(self, record):
+        if hasattr(record, "mail"):
+            self.box.append(record.mail)
+
+
+@pytest.fixture
+def mails(app):
+    box = MailBox()
+    handler = _MailCatcher(box)
+    logger = logging.getLogger("petition.mail")
+    logger.addHandler(handler)
+    yield box
+    logger.removeHandler(handler)
+
+
+@pytest.fixture
+def make_petition(app):
+    """Make a call; keyword arguments override the defaults."""
+    counter = iter(range(1, 10_000))
+
+    def make(**overrides):
+        fields = {
+            "slug": f"call-{next(counter)}",
+            "title": "Open the borders",
+            "summary": "A call for freedom of movement.",
+            "body": "We call for **freedom of movement**.",
+            "demands": ["Papers for all", "Close the camps"],
+            "status": PetitionStatus.OPEN,
+            "event_starts_at": datetime(2030, 10, 14, 14, 0, tzinfo=UTC),
+            "event_timezone": "Europe/Paris",
+            "event_place": "Place d’Armes",
+            "event_address": "Place d’Armes, 62100 Calais, France",
+        }
+        fields.update(overrides)
+        petition, _ = save_call(CallContent(**fields))
+        db.session.commit()
+        return petition
+
+    return make
+
+
+@pytest.fixture
+def petition(make_petition):
+    return make_petition()
+
+
+def signature_fields(**overrides) -> dict:
+    """Valid fields for signing.sign / the individual form."""
+    fields = {
+        "full_name": "Amina Diallo",
+        "email": "amina@example.org",
+        "city": "Calais",
+        "country": "FR",
+        "affiliation": "",
+        "show_publicly": True,
+        "wants_updates": False,
+    }
+    fields.update(overrides)
+    return fields
+
+
+def endorsement_fields(**overrides) -> dict:
+    """Valid fields for signing.endorse."""
+    fields = {
+        "organization": "Collectif Solidarité",
+        "org_type": OrganizationType.COLLECTIVE,
+        "country": "FR",
+        "city": "Lille",
+        "website": "https://solidarite.example.org",
+        "contact_name": "Jean Martin",
+        "contact_email": "jean@example.org",
+        "contact_role": "Secretary",
+        "show_publicly": True,
+    }
+    fields.update(overrides)
+    return fields
+
+
+@pytest.fixture
+def make_signature(app):
+    """A signature in a given state: pending (default) or confirmed."""
+
+    def make(petition, confirmed=False, **overrides):
+        signature = signing.sign(petition, **signature_fields(**overrides))
+        if confirmed:
+            signing.confirm(signature)
+        db.session.commit()
+        return signature
+
+    return make
+
+
+@pytest.fixture
+def make_endorsement(app, organizer):
+    """An endorsement in a given state."""
+
+    def make(petition, status=EndorsementStatus.PENDING, **overrides):
+        endorsement = signing.endorse(petition, **endorsement_fields(**overrides))
+        if status is not EndorsementStatus.PENDING:
+            signing.confirm(endorsement)
+        if status is EndorsementStatus.APPROVED:
+            signing.approve(endorsement, organizer)
+        elif status is EndorsementStatus.REJECTED:
+            signing.reject(endorsement, organizer)
+        db.session.commit()
+        return endorsement
+
+    return make
+
+
+ORGANIZER_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def organizer(app):
+    from petition.auth import create_organizer
+
+    account = create_organizer("organizer@example.org", ORGANIZER_PASSWORD)
+    db.session.commit()
+    return account
+
+
+@pytest.fixture
+def logged_in(client, organizer):
+    """A client logged in as an organizer."""
+    response = client.post(
+        "/organizer/login",
+        data={"email": organizer.email, "password": ORGANIZER_PASSWORD},
+    )
+    assert response.status_code == 302
+    return client
+
+
+def days_ago(days: float) -> datetime:
+    return datetime.now(UTC) - timedelta(days=days)
