@@ -53,6 +53,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
+    from flask_wtf.csrf import generate_csrf
 
     from .countries import country_name
     from .forms import ORGANIZATION_TYPES
@@ -66,12 +67,15 @@ def _register_template_helpers(app: Flask) -> None:
         org_type_label=lambda kind: ORGANIZATION_TYPES[kind],
         now=utcnow,
         get_locale=get_locale,
+        csrf_token=generate_csrf,
     )
 
 
 def _select_locale() -> str | None:
-    from flask import current_app
+    from flask import current_app, has_request_context
 
+    if not has_request_context():  # commands and mails sent outside a request
+        return None
     return request.accept_languages.best_match(current_app.config["LANGUAGES"])
 
 

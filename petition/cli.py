@@ -81,9 +81,7 @@ def list_petitions() -> None:
 
 @click.command("export")
 @click.argument("slug")
-@click.option(
-    "--who", type=click.Choice(["individuals", "organizations"]), default="individuals"
-)
+@click.option("--who", type=click.Choice(["individuals", "organizations"]), default="individuals")
 @click.option("--all-statuses", is_flag=True, help="Include pending, rejected, ... too.")
 @click.option("-o", "--output", type=click.File("wb"), default="-", help="File, or - for stdout.")
 def export(slug: str, who: str, all_statuses: bool, output) -> None:

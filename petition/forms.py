@@ -9,6 +9,7 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from .countries import country_choices
@@ -64,7 +65,9 @@ def deliverable_email(form, field) -> None:
             check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
         )
     except EmailNotValidError as error:
-        raise ValidationError(_l("This email address is not valid: %(reason)s", reason=str(error)))
+        raise ValidationError(
+            _l("This email address is not valid: %(reason)s", reason=str(error))
+        ) from None
 
 
 def normalize_website(value):
@@ -99,7 +102,8 @@ def _text(label, limit, required=True, validators=(), **kwargs):
         label,
         filters=[_clean],
         validators=[
-            InputRequired(_l("This field is required.")) if required else Optional(),
+            # DataRequired looks at the cleaned value: "   " is empty.
+            DataRequired(_l("This field is required.")) if required else Optional(),
             Length(max=limit, message=_l("At most %(max)d characters, please.")),
             plain_text,
             *validators,
@@ -113,7 +117,7 @@ def _email(label, **kwargs):
         label,
         filters=[_clean],
         validators=[
-            InputRequired(_l("This field is required.")),
+            DataRequired(_l("This field is required.")),
             Length(max=EMAIL_MAX, message=_l("At most %(max)d characters, please.")),
             deliverable_email,
         ],
@@ -125,14 +129,12 @@ class ChoiceField(SelectField):
     """A select whose out-of-list values get a message a person understands."""
 
     def pre_validate(self, form) -> None:
-        if self.data not in {value for value, _label in self.choices}:
+        if self.data not in {choice.value for choice in self.choices}:
             raise ValidationError(_l("Please choose from the list."))
 
 
 def _country():
-    return ChoiceField(
-        _l("Country"), validators=[InputRequired(_l("Please choose a country."))]
-    )
+    return ChoiceField(_l("Country"), validators=[InputRequired(_l("Please choose a country."))])
 
 
 def _consent():
@@ -145,8 +147,9 @@ def _consent():
 class _CountryForm(FlaskForm):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        prompt = [("", str(_l("Choose a country")))]
-        self.country.choices = prompt + list(country_choices(str(get_locale() or "en")))
+        self.country.choices = [SelectChoice("", _l("Choose a country"))] + [
+            SelectChoice(code, name) for code, name in country_choices(str(get_locale() or "en"))
+        ]
 
 
 class SignatureForm(_CountryForm):
@@ -159,9 +162,7 @@ class SignatureForm(_CountryForm):
     )
     city = _text(_l("City"), CITY_MAX, validators=[no_links])
     country = _country()
-    affiliation = _text(
-        _l("Affiliation or occupation (optional)"), AFFILIATION_MAX, required=False
-    )
+    affiliation = _text(_l("Affiliation or occupation (optional)"), AFFILIATION_MAX, required=False)
     show_publicly = BooleanField(_l("Show my name, city and country in the public list"))
     wants_updates = BooleanField(_l("Send me news about this call"))
     consent = _consent()
@@ -173,8 +174,8 @@ class EndorsementForm(_CountryForm):
     organization = _text(_l("Organization"), ORGANIZATION_MAX, validators=[no_links])
     org_type = ChoiceField(
         _l("Type of organization"),
-        choices=[("", _l("Choose a type"))]
-        + [(kind.value, label) for kind, label in ORGANIZATION_TYPES.items()],
+        choices=[SelectChoice("", _l("Choose a type"))]
+        + [SelectChoice(kind.value, label) for kind, label in ORGANIZATION_TYPES.items()],
         validators=[InputRequired(_l("Please choose a type."))],
     )
     country = _country()

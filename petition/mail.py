@@ -97,7 +97,9 @@ def _deliver(message: EmailMessage) -> None:
             extra={"mail": message},
         )
         return
-    with smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]) as smtp:
+    with smtplib.SMTP(
+        config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
+    ) as smtp:
         if config["MAIL_USE_STARTTLS"]:
             smtp.starttls()
         if config["MAIL_USERNAME"]:

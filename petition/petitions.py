@@ -139,7 +139,9 @@ def _aware(value: object, timezone: object, name: str) -> datetime | None:
 
 def save_call(content: CallContent) -> tuple[Petition, bool]:
     """Add the call, or update the one with its slug; its signatures are never touched."""
-    petition = db.session.execute(select(Petition).filter_by(slug=content.slug)).scalar_one_or_none()
+    petition = db.session.execute(
+        select(Petition).filter_by(slug=content.slug)
+    ).scalar_one_or_none()
     created = petition is None
     if petition is None:
         petition = Petition(slug=content.slug)

@@ -300,4 +300,3 @@ def _review(
     endorsement.reviewed_at = now or utcnow()
     endorsement.reviewed_by_id = organizer.id
     db.session.flush()
-

@@ -1,10 +1,12 @@
 """Fixtures: a fresh app and database per test, captured mails, factories per state."""
 
+import contextvars
 import logging
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask.testing import FlaskClient
 
 from petition import create_app, signing
 from petition.extensions import db
@@ -26,9 +28,24 @@ def config(tmp_path):
     }
 
 
+class IsolatedClient(FlaskClient):
+    """Each request runs as in production: its own app context, `g` and database session.
+
+    The test itself holds an app context; without this, requests would share it (and
+    its `g` and session) with the test and with each other, hiding real bugs.
+    """
+
+    def open(self, *args, **kwargs):
+        # Buffered, so streamed bodies are read inside the request's own context too
+        # (the chunks stay separate in response.response).
+        kwargs["buffered"] = True
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app(config):
     app = create_app(config)
+    app.test_client_class = IsolatedClient
     with app.app_context():
         db.create_all()
         yield app

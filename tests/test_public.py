@@ -1,0 +1,130 @@
+"""Public pages: the list of calls, a call's page, signatories, counts."""
+
+from petition.models import EndorsementStatus, PetitionStatus
+
+
+def test_front_page_lists_only_open_calls(client, make_petition):
+    make_petition(title="An open call")
+    make_petition(title="A closed call", status=PetitionStatus.CLOSED)
+    page = client.get("/").text
+    assert "An open call" in page
+    assert "A closed call" not in page
+
+
+def test_call_page_presents_text_demands_and_rally(client, petition):
+    response = client.get(f"/p/{petition.slug}")
+    assert response.status_code == 200
+    page = response.text
+    assert "<h1>Open the borders</h1>" in page
+    assert "<strong>freedom of movement</strong>" in page  # Markdown rendered
+    assert page.index("Papers for all") < page.index("Close the camps")  # demands in order
+    assert "Place d’Armes" in page
+    # 14:00 UTC is 16:00 in Calais in October (summer time): shown in the rally's zone.
+    assert "4:00:00" in page and "Central European Summer Time" in page
+    assert 'datetime="2030-10-14T16:00:00+02:00"' in page
+    assert f'href="/p/{petition.slug}/sign"' in page
+    assert f'href="/p/{petition.slug}/endorse"' in page
+
+
+def test_call_page_counts_only_confirmed_and_lists_only_public(client, petition, make_signature):
+    make_signature(petition, confirmed=True, full_name="Visible Person", email="v@example.org")
+    make_signature(
+        petition,
+        confirmed=True,
+        full_name="Hidden Person",
+        email="h@example.org",
+        show_publicly=False,
+    )
+    make_signature(petition, full_name="Pending Person", email="p@example.org")
+    page = client.get(f"/p/{petition.slug}").text
+    assert "2 people have signed" in page
+    assert "Visible Person" in page
+    assert "Hidden Person" not in page
+    assert "Pending Person" not in page
+    assert "@example.org" not in page  # never an email address
+
+
+def test_organizations_show_once_approved(client, petition, make_endorsement):
+    for name, status in [
+        ("Approved Org", EndorsementStatus.APPROVED),
+        ("Waiting Org", EndorsementStatus.AWAITING_APPROVAL),
+        ("Pending Org", EndorsementStatus.PENDING),
+        ("Rejected Org", EndorsementStatus.REJECTED),
+    ]:
+        make_endorsement(
+            petition, status=status, organization=name, contact_email=f"{name[:4]}@example.org"
+        )
+    page = client.get(f"/p/{petition.slug}").text
+    assert "1 organization has endorsed" in page
+    assert "Approved Org" in page
+    for hidden in ("Waiting Org", "Pending Org", "Rejected Org", "@example.org", "Jean Martin"):
+        assert hidden not in page
+
+
+def test_counts_json(client, petition, make_signature, make_endorsement):
+    make_signature(petition, confirmed=True)
+    make_signature(petition, email="pending@example.org")
+    make_endorsement(petition, status=EndorsementStatus.APPROVED)
+    response = client.get(f"/p/{petition.slug}.json")
+    assert response.status_code == 200
+    assert response.json == {"slug": petition.slug, "individuals": 1, "organizations": 1}
+    assert "public" in response.headers["Cache-Control"]
+
+
+def test_signers_page_is_paginated(app, client, petition, make_signature):
+    app.config["PUBLIC_SIGNERS_PER_PAGE"] = 2
+    for n in range(5):
+        make_signature(petition, confirmed=True, full_name=f"Signer {n}", email=f"s{n}@example.org")
+    first = client.get(f"/p/{petition.slug}/signers").text
+    third = client.get(f"/p/{petition.slug}/signers?page=3").text
+    assert "Signer 4" in first and "Signer 3" in first and "Signer 0" not in first
+    assert "Signer 0" in third and "Page 3 of 3" in third
+    assert client.get(f"/p/{petition.slug}/signers?page=9").status_code == 404
+
+
+def test_closed_call_shows_text_and_counts_but_no_forms(client, make_petition, make_signature):
+    petition = make_petition(status=PetitionStatus.OPEN)
+    make_signature(petition, confirmed=True)
+    petition.status = PetitionStatus.CLOSED
+    from petition.extensions import db
+
+    db.session.commit()
+    page = client.get(f"/p/{petition.slug}").text
+    assert "1 person has signed" in page
+    assert "This call is closed" in page
+    assert f'href="/p/{petition.slug}/sign"' not in page
+
+
+def test_markup_in_signer_names_is_escaped(client, petition, make_signature):
+    make_signature(petition, confirmed=True, full_name="<script>alert(1)</script>")
+    page = client.get(f"/p/{petition.slug}").text
+    assert "<script>alert(1)" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_unknown_call_and_page_are_404_pages(client):
+    for url in ("/p/no-such-call", "/p/no-such-call.json", "/p/Bad_Slug", "/nowhere"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert "Page not found" in response.text
+
+
+def test_pages_need_nothing_from_other_sites(client, petition):
+    page = client.get(f"/p/{petition.slug}").text
+    assert "http://" not in page.replace("http://petitions.example.org", "")
+    assert "https://" not in page
+    assert "<script" not in page
+
+
+def test_security_headers_on_pages_and_errors(client, petition):
+    for url in (f"/p/{petition.slug}", "/nowhere"):
+        headers = client.get(url).headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+        assert "unsafe-inline" not in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+
+
+def test_privacy_notice_names_its_version(app, client):
+    page = client.get("/privacy").text
+    assert app.config["PRIVACY_NOTICE_VERSION"] in page
