@@ -85,7 +85,7 @@ def _tune_sqlite(app: Flask) -> None:
 
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
-    synchronous = app.config["SQLITE_SYNCHRONOUS"]
+    synchronous = str(app.config["SQLITE_SYNCHRONOUS"]).upper()
     busy_timeout = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
     if synchronous not in {"NORMAL", "FULL", "EXTRA"}:
         raise ValueError(f"SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA, not {synchronous}")

@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from flask import Flask
@@ -73,7 +74,10 @@ def configure(app: Flask, overrides: dict | None) -> None:
 
 def _parse(key: str, value: str) -> object:
     if key in INTEGERS:
-        return int(value)
+        try:
+            return int(value)
+        except ValueError:
+            raise ValueError(f"{key} must be a whole number, not {value!r}") from None
     if key in BOOLEANS:
         return value.strip().lower() in {"1", "true", "yes", "on"}
     return value
@@ -83,10 +87,19 @@ def _instance_secret_key(instance: Path) -> str:
     """Generate the key once and keep it, so sessions and mailed links survive restarts."""
     instance.mkdir(parents=True, exist_ok=True)
     path = instance / "secret_key"
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as file:
-        file.write(secrets.token_hex(32))
-    return path.read_text().strip()
+    if not path.exists():
+        # Written aside, then linked into place: a process starting at the same moment
+        # sees either no file or a whole key, and the first link wins.
+        fd, draft = tempfile.mkstemp(dir=instance, prefix=".secret_key.")
+        try:
+            with os.fdopen(fd, "w") as file:
+                file.write(secrets.token_hex(32))
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(draft)
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise RuntimeError(f"{path} holds no usable key: delete it to generate a new one")
+    return key

@@ -90,7 +90,7 @@ def parse_content(text: str) -> CallContent:
     except ValueError as error:
         raise ContentError("status must be open or closed") from error
     goal = meta.get("signature_goal")
-    if goal is not None and (not isinstance(goal, int) or goal <= 0):
+    if goal is not None and (type(goal) is not int or goal <= 0):
         raise ContentError("signature_goal must be a positive whole number")
     endorsements = meta.get("collects_endorsements", True)
     if not isinstance(endorsements, bool):
@@ -111,7 +111,7 @@ def parse_content(text: str) -> CallContent:
     if event is not None:
         if not isinstance(event, dict) or "starts_at" not in event or "timezone" not in event:
             raise ContentError("[event] needs starts_at and timezone")
-        content.event_timezone = event["timezone"]
+        content.event_timezone = _timezone(event["timezone"])
         content.event_starts_at = _aware(event["starts_at"], event["timezone"], "event.starts_at")
         for key, limit in (("place", PLACE_MAX), ("address", ADDRESS_MAX)):
             value = event.get(key)
@@ -119,6 +119,17 @@ def parse_content(text: str) -> CallContent:
                 raise ContentError(f"event.{key} must be a string of at most {limit} characters")
             setattr(content, f"event_{key}", value)
     return content
+
+
+def _timezone(name: object) -> str:
+    """An IANA time zone name that this machine knows."""
+    try:
+        ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise ContentError(f"unknown time zone {name!r}") from error
+    if not isinstance(name, str):
+        raise ContentError(f"unknown time zone {name!r}")
+    return name
 
 
 def _aware(value: object, timezone: object, name: str) -> datetime | None:
@@ -130,10 +141,7 @@ def _aware(value: object, timezone: object, name: str) -> datetime | None:
     if not isinstance(value, datetime):
         raise ContentError(f"{name} must be a TOML date-time")
     if value.tzinfo is None:
-        try:
-            value = value.replace(tzinfo=ZoneInfo(str(timezone)))
-        except (ZoneInfoNotFoundError, ValueError) as error:
-            raise ContentError(f"unknown time zone {timezone!r}") from error
+        value = value.replace(tzinfo=ZoneInfo(_timezone(timezone)))
     return value.astimezone(UTC)
 
 
@@ -177,14 +185,14 @@ def _replace_demands(petition: Petition, texts: list[str]) -> None:
 
 def load_call_file(path: Path) -> tuple[Petition, bool]:
     """Add or update the call described by a content file."""
-    return save_call(parse_content(path.read_text(encoding="utf-8")))
+    return save_call(parse_content(path.read_text(encoding="utf-8-sig")))
 
 
 def load_shipped_calls() -> list[Petition]:
     """Add the calls shipped with the service that the database does not have yet."""
     added = []
     for path in sorted(CONTENT_DIRECTORY.glob("*.md")):
-        content = parse_content(path.read_text(encoding="utf-8"))
+        content = parse_content(path.read_text(encoding="utf-8-sig"))
         exists = db.session.execute(select(Petition.id).filter_by(slug=content.slug)).first()
         if not exists:
             added.append(save_call(content)[0])
