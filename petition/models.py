@@ -240,11 +240,6 @@ class Endorsement(db.Model):
         Index("ix_endorsement_public", "petition_id", "status", "reviewed_at"),
     )
 
-    @property
-    def approved_at(self) -> datetime | None:
-        """When an organizer approved it, if it is approved."""
-        return self.reviewed_at if self.status is EndorsementStatus.APPROVED else None
-
 
 class Organizer(UserMixin, db.Model):
     """A person who moderates calls and exports their signers."""

@@ -13,6 +13,28 @@ from . import petition_or_404, request_context
 
 bp = Blueprint("sign", __name__)
 
+# The form fields handed to the domain functions, by the names integrations rely on.
+SIGNATURE_FIELDS = (
+    "full_name",
+    "email",
+    "city",
+    "country",
+    "affiliation",
+    "show_publicly",
+    "wants_updates",
+)
+ENDORSEMENT_FIELDS = (
+    "organization",
+    "org_type",
+    "country",
+    "city",
+    "website",
+    "contact_name",
+    "contact_email",
+    "contact_role",
+    "show_publicly",
+)
+
 
 @bp.route("/p/<slug:slug>/sign", methods=["GET", "POST"])
 def sign(slug: str):
@@ -53,28 +75,6 @@ def endorse(slug: str):
         return redirect(url_for("sign.check_email", slug=slug))
     status = 422 if form.is_submitted() else 200
     return render_template("sign/endorse.html", petition=petition, form=form), status
-
-
-SIGNATURE_FIELDS = (
-    "full_name",
-    "email",
-    "city",
-    "country",
-    "affiliation",
-    "show_publicly",
-    "wants_updates",
-)
-ENDORSEMENT_FIELDS = (
-    "organization",
-    "org_type",
-    "country",
-    "city",
-    "website",
-    "contact_name",
-    "contact_email",
-    "contact_role",
-    "show_publicly",
-)
 
 
 def _closed(petition, form, template: str):
