@@ -64,6 +64,12 @@ def configure(app: Flask, overrides: dict | None) -> None:
             app.config[key] = _parse(key, value)
     app.config.update(overrides or {})
 
+    # Mailed links are built from the request's host unless SERVER_NAME fixes it; with it
+    # set, requests for any other Host header are refused so no one can make us mail
+    # links to their own site.
+    if app.config.get("SERVER_NAME") and app.config.get("TRUSTED_HOSTS") is None:
+        app.config["TRUSTED_HOSTS"] = [app.config["SERVER_NAME"].partition(":")[0]]
+
     instance = Path(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         instance.mkdir(parents=True, exist_ok=True)

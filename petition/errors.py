@@ -1,6 +1,7 @@
 """Domain errors, and the error pages every failure ends on."""
 
-from flask import Flask, render_template
+from flask import Flask, has_request_context, render_template
+from flask.globals import request_ctx
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db
@@ -35,6 +36,9 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        if has_request_context() and request_ctx.url_adapter is None:
+            # An untrusted Host header: no URL can be built, so no page with links.
+            return f"{error.code} {error.name}", error.code, {"Content-Type": "text/plain"}
         return render_template("errors/error.html", error=error), error.code
 
     @app.errorhandler(InternalServerError)

@@ -358,3 +358,15 @@ def test_call_without_endorsements_has_no_form(client, make_petition):
     assert "does not collect endorsements" in client.get(f"/p/{petition.slug}/endorse").text
     assert endorse(client, petition).status_code == 409
     assert rows(Endorsement) == 0
+
+
+def test_a_forged_host_header_cannot_redirect_mailed_links(client, petition, mails):
+    """With SERVER_NAME set, another Host is refused, so no mail links to someone else's site."""
+    response = client.post(
+        f"/p/{petition.slug}/sign", data=VALID_SIGNATURE, headers={"Host": "evil.example"}
+    )
+    assert response.status_code == 400
+    assert rows(Signature) == 0 and mails == []
+    assert sign(client, petition).status_code == 302
+    assert "http://petitions.example.org/confirm/" in mails[-1].get_content()
+    assert "evil.example" not in mails[-1].get_content()

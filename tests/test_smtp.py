@@ -1,0 +1,179 @@
+"""Mail through a real SMTP server (aiosmtpd): the signing flow, and the queue after an outage."""
+
+import email
+import email.policy
+import json
+import re
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from petition.extensions import db
+from petition.models import OutgoingMail, Signature, SignatureStatus
+
+SIGNER = "amina@example.org"
+LINK = re.compile(r"https?://\S+/(confirm|withdraw)/(\S+)")
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on (Controller cannot bind port 0 itself)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted for delivery"
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        return [
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+            for envelope in self.envelopes
+        ]
+
+
+class SMTPServer:
+    """A real SMTP server on 127.0.0.1:<port>, started only when a test asks."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.inbox = Inbox()
+        self.controller = None
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp():
+    """An SMTP server bound to a free port, not started yet."""
+    server = SMTPServer(free_port())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def config(config, smtp):
+    """The test settings, with mail going to the local SMTP server."""
+    config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port, MAIL_TIMEOUT=5)
+    return config
+
+
+def sign(client, petition):
+    """Sign the call through the HTTP form, as a person would."""
+    return client.post(
+        f"/p/{petition.slug}/sign",
+        data={
+            "full_name": "Amina Diallo",
+            "email": SIGNER,
+            "city": "Calais",
+            "country": "FR",
+            "show_publicly": "y",
+            "consent": "y",
+        },
+    )
+
+
+def stored_signature(petition) -> Signature:
+    db.session.expire_all()
+    return db.session.execute(select(Signature).filter_by(petition_id=petition.id)).scalar_one()
+
+
+def outgoing_mails() -> list[OutgoingMail]:
+    db.session.expire_all()
+    return db.session.execute(select(OutgoingMail).order_by(OutgoingMail.id)).scalars().all()
+
+
+def test_signer_confirms_with_the_link_from_a_real_smtp_mail(client, petition, smtp):
+    """The confirmation mail goes through SMTP and its link confirms the signature."""
+    smtp.start()
+
+    response = sign(client, petition)
+    assert response.status_code == 302
+    assert urlsplit(response.location).path == f"/p/{petition.slug}/check-your-email"
+
+    assert len(smtp.inbox.envelopes) == 1
+    envelope = smtp.inbox.envelopes[0]
+    assert envelope.rcpt_tos == [SIGNER]
+    (message,) = smtp.inbox.messages()
+    assert message["To"] == SIGNER
+    assert message["Subject"] == f"Please confirm your signature: {petition.title}"
+    assert message["From"] == "petitions@localhost"
+    body = message.get_content()
+    assert "Hello Amina Diallo," in body
+    links = {kind: url for url, kind, _token in _links(body)}
+    assert set(links) == {"confirm", "withdraw"}
+
+    confirm_path = urlsplit(links["confirm"]).path
+    page = client.get(confirm_path)
+    assert page.status_code == 200
+    assert "Confirm my signature" in page.text
+    assert stored_signature(petition).status is SignatureStatus.PENDING
+
+    response = client.post(confirm_path)
+    assert response.status_code == 302
+    signature = stored_signature(petition)
+    assert signature.status is SignatureStatus.CONFIRMED
+    assert signature.confirmed_at is not None
+    counts = json.loads(client.get(f"/p/{petition.slug}.json").text)
+    assert counts["individuals"] == 1
+    assert len(smtp.inbox.envelopes) == 1  # confirming sends nothing more
+
+
+def test_mail_is_queued_during_an_outage_and_sent_later_by_the_cli(client, runner, petition, smtp):
+    """Without an SMTP server the signature is kept, and `flask mail send` delivers later."""
+    response = sign(client, petition)
+    assert response.status_code == 302
+    assert urlsplit(response.location).path == f"/p/{petition.slug}/check-your-email"
+    assert stored_signature(petition).status is SignatureStatus.PENDING
+
+    (queued,) = outgoing_mails()
+    assert queued.recipient == SIGNER
+    assert queued.sent_at is None
+    assert queued.attempts == 1
+    assert queued.last_error
+    assert "/confirm/" in queued.body
+
+    smtp.start()
+    result = runner.invoke(args=["mail", "send"])
+    assert result.exit_code == 0, result.output
+    assert "1 sent, 0 failed" in result.output
+
+    assert len(smtp.inbox.envelopes) == 1
+    (message,) = smtp.inbox.messages()
+    assert message["To"] == SIGNER
+    assert message["Subject"] == f"Please confirm your signature: {petition.title}"
+    assert [kind for _url, kind, _token in _links(message.get_content())] == [
+        "confirm",
+        "withdraw",
+    ]
+    (sent,) = outgoing_mails()
+    assert sent.sent_at is not None
+    assert sent.attempts == 2
+    assert sent.body == ""
+
+    again = runner.invoke(args=["mail", "send"])
+    assert again.exit_code == 0, again.output
+    assert "0 sent, 0 failed" in again.output
+    assert len(smtp.inbox.envelopes) == 1
+
+
+def _links(body: str) -> list[tuple[str, str, str]]:
+    """(url, kind, token) of each confirm/withdraw link in a mail body."""
+    return [(match.group(0), *match.groups()) for match in LINK.finditer(body)]
