@@ -28,8 +28,9 @@ from petition.petitions import (
 
 SLUG = "cispm-calais-2016-10-14"
 CONTENT_FILE = CONTENT_DIRECTORY / f"{SLUG}.md"
-# The coalition's text as published; CI copies shared/ beside the clone.
-SEED_FILE = Path(__file__).resolve().parents[2] / "shared" / "seed" / f"{SLUG}.txt"
+# The coalition's text exactly as they sent it (a copy of the project's seed file), kept
+# in the repository so the check does not depend on where the clone sits.
+SEED_FILE = Path(__file__).parent / "data" / f"{SLUG}.txt"
 BULLET = re.compile(r"\A\*\s+")
 
 
