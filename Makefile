@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# The suite runs twice: on SQLite, then on this PostgreSQL database (trust auth).
+TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup run test lint browser
+.PHONY: setup run test lint browser services
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,8 +26,20 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
+# PostgreSQL and Redis on 127.0.0.1, started if they are down; unreachable is a failure.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || \
+		$(SUDO) pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 20); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.5; done
+	@pg_isready -h 127.0.0.1 -p 5432
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+	@for i in $$(seq 20); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
+	@redis-cli -h 127.0.0.1 -p 6379 ping
+
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup browser lint
+test: setup browser lint services
 	$(BIN)/pytest
+	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest

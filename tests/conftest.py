@@ -2,11 +2,13 @@
 
 import contextvars
 import logging
+import os
 import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import text
 
 from petition import create_app, signing
 from petition.extensions import db
@@ -15,6 +17,40 @@ from petition.petitions import CallContent, save_call
 
 LINK = re.compile(r"https?://\S+/(confirm|withdraw)/(\S+)")
 
+# The suite runs on SQLite (a new file per test) unless TEST_DATABASE_URL names another
+# database, e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test; `make test` runs both.
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def database_url(tmp_path) -> str:
+    """The database a test's app uses."""
+    return TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+_server_schema_built = False
+
+
+def fresh_schema() -> None:
+    """Empty tables for the current app: a new SQLite file, or the server's tables truncated.
+
+    On a database server the schema is rebuilt once per test run, then emptied per test.
+    """
+    global _server_schema_built
+    if db.engine.dialect.name == "sqlite":
+        db.create_all()
+    elif not _server_schema_built:
+        db.drop_all()
+        db.create_all()
+        _server_schema_built = True
+    else:
+        tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        db.session.commit()
+
+
+def pytest_report_header(config):
+    return f"database: {TEST_DATABASE_URL or 'SQLite (a file per test)'}"
+
 
 @pytest.fixture
 def config(tmp_path):
@@ -22,7 +58,7 @@ def config(tmp_path):
     return {
         "TESTING": True,
         "SECRET_KEY": "test secret key, not for production",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'test.sqlite3'}",
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "petitions.example.org",
     }
@@ -47,7 +83,7 @@ def app(config):
     app = create_app(config)
     app.test_client_class = IsolatedClient
     with app.app_context():
-        db.create_all()
+        fresh_schema()
         yield app
         db.session.remove()
         db.engine.dispose()

@@ -203,8 +203,14 @@ def test_non_numeric_mail_port_is_refused(instance, build, monkeypatch):
 # SQLite connections
 
 
-def test_every_sqlite_connection_is_tuned(app):
+def test_every_sqlite_connection_is_tuned(config, build, tmp_path):
     """WAL, foreign keys, a 5 s busy timeout and FULL synchronous, on each connection."""
+    app = build({**config, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'tuned.db'}"})
+    with app.app_context():
+        check_sqlite_pragmas()
+
+
+def check_sqlite_pragmas():
     assert pragma("journal_mode") == "wal"
     assert pragma("foreign_keys") == 1
     assert pragma("busy_timeout") == 5000
@@ -222,9 +228,16 @@ def test_every_sqlite_connection_is_tuned(app):
 @pytest.mark.parametrize(
     ("level", "number"), [("NORMAL", 1), ("FULL", 2), ("EXTRA", 3), ("full", 2)]
 )
-def test_sqlite_synchronous_setting(config, build, level, number):
+def test_sqlite_synchronous_setting(config, build, tmp_path, level, number):
     """SQLITE_SYNCHRONOUS chooses the durability level."""
-    app = build({**config, "SQLITE_SYNCHRONOUS": level, "SQLITE_BUSY_TIMEOUT_MS": 1234})
+    app = build(
+        {
+            **config,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'sync.db'}",
+            "SQLITE_SYNCHRONOUS": level,
+            "SQLITE_BUSY_TIMEOUT_MS": 1234,
+        }
+    )
 
     with app.app_context():
         assert pragma("synchronous") == number
@@ -232,10 +245,11 @@ def test_sqlite_synchronous_setting(config, build, level, number):
 
 
 @pytest.mark.parametrize("level", ["OFF", "0", "FULL; DROP TABLE signature"])
-def test_invalid_sqlite_synchronous_is_refused_at_start_up(config, level):
+def test_invalid_sqlite_synchronous_is_refused_at_start_up(config, tmp_path, level):
     """Anything but NORMAL, FULL or EXTRA stops the app from starting."""
+    sqlite = f"sqlite:///{tmp_path / 'refused.db'}"
     with pytest.raises(ValueError, match="SQLITE_SYNCHRONOUS must be NORMAL, FULL or EXTRA"):
-        create_app({**config, "SQLITE_SYNCHRONOUS": level})
+        create_app({**config, "SQLALCHEMY_DATABASE_URI": sqlite, "SQLITE_SYNCHRONOUS": level})
 
 
 def test_an_empty_key_file_stops_the_start_up(tmp_path):

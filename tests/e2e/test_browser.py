@@ -18,6 +18,8 @@ from petition.extensions import db
 from petition.models import Signature, SignatureStatus
 from petition.petitions import CallContent, save_call
 
+from ..conftest import database_url, fresh_schema
+
 pytestmark = pytest.mark.e2e
 
 CHROMIUM = "/usr/bin/chromium"
@@ -88,14 +90,14 @@ def live_server(tmp_path):
     app = create_app(
         {
             "SECRET_KEY": "e2e secret key, not for production",
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'e2e.sqlite3'}",
+            "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
             "SERVER_NAME": None,  # links follow the host the browser used
             "MAIL_SERVER": None,  # mails are logged, and caught below
         }
     )
     assert app.config.get("WTF_CSRF_ENABLED", True) is True
     with app.app_context():
-        db.create_all()
+        fresh_schema()
         save_call(
             CallContent(
                 slug=SLUG,
