@@ -1,12 +1,13 @@
 """A petition and endorsement signing service for coalitions' calls."""
 
 import logging
+from pathlib import Path
 
 from flask import Flask, request
 from werkzeug.routing import BaseConverter
 
 from .config import configure
-from .extensions import babel, db, login_manager
+from .extensions import babel, db, login_manager, migrate
 from .petitions import SLUG_PATTERN
 
 
@@ -28,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.url_map.converters["slug"] = SlugConverter
 
     db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     _tune_sqlite(app)
     babel.init_app(app, locale_selector=_select_locale)
     login_manager.init_app(app)

@@ -3,9 +3,10 @@
 from pathlib import Path
 
 import click
+import flask_migrate
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 
 from . import mail, petitions, queries
 from .auth import AccountError, create_organizer
@@ -23,10 +24,26 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(mail_cli)
 
 
+# The revision whose schema `create_all` produced before the service had migrations.
+BASELINE_REVISION = "0001"
+
+
+def upgrade_schema() -> None:
+    """Bring the database to the current schema, keeping its data.
+
+    A database created before migrations existed (tables, no alembic_version) is first
+    marked as being at the baseline revision, which is the schema it was created with.
+    """
+    tables = set(inspect(db.engine).get_table_names())
+    if "petition" in tables and "alembic_version" not in tables:
+        flask_migrate.stamp(revision=BASELINE_REVISION)
+    flask_migrate.upgrade()
+
+
 @click.command("init-db")
 def init_db() -> None:
-    """Create the schema and add the shipped calls; safe on a database with signatures."""
-    db.create_all()
+    """Apply the migrations and add the shipped calls; safe on a database with signatures."""
+    upgrade_schema()
     added = petitions.load_shipped_calls()
     db.session.commit()
     click.echo(f"Database ready; {len(added)} shipped call(s) added.")

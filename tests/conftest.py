@@ -1,10 +1,12 @@
 """Fixtures: a fresh app and database per test, captured mails, factories per state."""
 
 import contextvars
+import functools
 import logging
 import os
 import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
@@ -30,10 +32,24 @@ def database_url(tmp_path) -> str:
 _server_schema_built = False
 
 
+@functools.cache
+def head_revision() -> str:
+    """The newest migration: what create_all's schema corresponds to."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    directory = Path(signing.__file__).parent / "migrations"
+    config = Config()
+    config.set_main_option("script_location", str(directory))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def fresh_schema() -> None:
     """Empty tables for the current app: a new SQLite file, or the server's tables truncated.
 
     On a database server the schema is rebuilt once per test run, then emptied per test.
+    create_all builds the migrations' schema (tests/test_migrations.py proves it), so the
+    database is marked as migrated to the newest revision, as `init-db` would leave it.
     """
     global _server_schema_built
     if db.engine.dialect.name == "sqlite":
@@ -45,7 +61,14 @@ def fresh_schema() -> None:
     else:
         tables = ", ".join(f'"{table.name}"' for table in db.metadata.sorted_tables)
         db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        db.session.commit()
+    db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    db.session.execute(
+        text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+    )
+    db.session.execute(
+        text("INSERT INTO alembic_version VALUES (:head)"), {"head": head_revision()}
+    )
+    db.session.commit()
 
 
 def pytest_report_header(config):

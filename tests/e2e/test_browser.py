@@ -294,6 +294,7 @@ def test_pages_request_nothing_from_other_hosts(phone, live_server):
 def test_phone_screenshots_of_the_call_and_the_form(phone, tmp_path):
     """Full-page screenshots at phone width of the call page and the form are real PNGs."""
     phone.goto(f"/p/{SLUG}")
+    phone.wait_for_load_state("load")
     call_page = tmp_path / "call-page-phone.png"
     phone.screenshot(path=call_page, full_page=True)
 
@@ -302,6 +303,7 @@ def test_phone_screenshots_of_the_call_and_the_form(phone, tmp_path):
     scroll_width = phone.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= PHONE["width"], "the form scrolls sideways on a phone"
     sign_form = tmp_path / "sign-form-phone.png"
+    phone.wait_for_load_state("load")
     phone.screenshot(path=sign_form, full_page=True)
 
     for screenshot in (call_page, sign_form):
