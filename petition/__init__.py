@@ -61,6 +61,7 @@ def _register_template_helpers(app: Flask) -> None:
     from .forms import ORGANIZATION_TYPES
     from .models import utcnow
     from .petitions import render_markdown
+    from .switches import signing_pause_notice
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["markdown"] = render_markdown
@@ -70,6 +71,7 @@ def _register_template_helpers(app: Flask) -> None:
         now=utcnow,
         get_locale=get_locale,
         csrf_token=generate_csrf,
+        signing_pause_notice=signing_pause_notice,
     )
 
 

@@ -8,7 +8,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import inspect, select
 
-from . import mail, petitions, queries
+from . import mail, petitions, queries, switches
 from .auth import AccountError, create_organizer
 from .exports import export_csv
 from .extensions import db
@@ -22,6 +22,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(petitions_cli)
     app.cli.add_command(export)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(signing_cli)
 
 
 # The revision whose schema `create_all` produced before the service had migrations.
@@ -118,9 +119,43 @@ mail_cli = AppGroup("mail", help="The outgoing mail queue.")
 
 
 @mail_cli.command("send")
-def send_mail() -> None:
-    """Send the mails still queued (after an SMTP outage, for example)."""
-    sent, failed = mail.send_pending()
+@click.option(
+    "--forever",
+    is_flag=True,
+    help="Keep sending as mails are queued, retrying failures with a growing delay.",
+)
+@click.option("--poll", default=2.0, show_default=True, help="Seconds between looks (--forever).")
+def send_mail(forever: bool, poll: float) -> None:
+    """Send the queued mails: once, all of them now (after an SMTP outage), or --forever."""
+    if forever:
+        click.echo("Sending mails as they are queued; Ctrl-C to stop.")
+        try:
+            mail.send_forever(poll_seconds=poll)
+        except KeyboardInterrupt:
+            return
+    sent, failed = mail.send_pending(due_only=False)
     click.echo(f"{sent} sent, {failed} failed (kept for the next try).")
     if failed:
         raise SystemExit(1)
+
+
+signing_cli = AppGroup("signing", help="Pause or resume all signing, on every server at once.")
+
+DEFAULT_PAUSE_NOTICE = "Signing is paused for a short while. Please come back later."
+
+
+@signing_cli.command("pause")
+@click.option("--notice", default=DEFAULT_PAUSE_NOTICE, show_default=True)
+def pause_signing(notice: str) -> None:
+    """Refuse every signature and endorsement, showing a notice on the pages."""
+    switches.pause_signing(notice)
+    db.session.commit()
+    click.echo(f"Signing paused. Pages show: {notice}")
+
+
+@signing_cli.command("resume")
+def resume_signing() -> None:
+    """Take signatures again."""
+    switches.resume_signing()
+    db.session.commit()
+    click.echo("Signing resumed.")

@@ -23,6 +23,10 @@ DEFAULTS = {
     "MAIL_TIMEOUT": 10,
     "MAIL_DEFAULT_SENDER": "petitions@localhost",
     "MAILS_PER_SIGNATURE": 5,
+    # Send a request's mails right after its response (simple runs); false when a
+    # `flask mail send --forever` process does it (production).
+    "MAIL_SEND_INLINE": True,
+    "MAIL_RETRY_SECONDS": 30,
     "EMAIL_CHECK_DELIVERABILITY": False,
     "CONFIRM_TOKEN_MAX_AGE": 14 * 24 * 3600,
     "PRIVACY_NOTICE_VERSION": "2026-11-28",
@@ -47,12 +51,13 @@ ENVIRONMENT = {
     "MAIL_PASSWORD": "MAIL_PASSWORD",
     "MAIL_USE_STARTTLS": "MAIL_USE_STARTTLS",
     "MAIL_DEFAULT_SENDER": "MAIL_DEFAULT_SENDER",
+    "MAIL_SEND_INLINE": "MAIL_SEND_INLINE",
     "EMAIL_CHECK_DELIVERABILITY": "EMAIL_CHECK_DELIVERABILITY",
     "SERVER_NAME": "SERVER_NAME",
     "PREFERRED_URL_SCHEME": "PREFERRED_URL_SCHEME",
 }
 INTEGERS = {"MAIL_PORT"}
-BOOLEANS = {"MAIL_USE_STARTTLS", "EMAIL_CHECK_DELIVERABILITY"}
+BOOLEANS = {"MAIL_USE_STARTTLS", "EMAIL_CHECK_DELIVERABILITY", "MAIL_SEND_INLINE"}
 
 
 def configure(app: Flask, overrides: dict | None) -> None:

@@ -15,6 +15,10 @@ class PetitionClosed(DomainError):
     """The call no longer takes signatures."""
 
 
+class SigningPaused(DomainError):
+    """Organizers paused all signing (an attack, maintenance); the notice says why."""
+
+
 class EndorsementsNotCollected(DomainError):
     """The call takes signatures from individuals only."""
 

@@ -1,23 +1,35 @@
-"""Composing, queueing and sending mail.
+"""Composing, queueing and sending mail: an outbox that never loses a mail.
 
 A mail is queued (a row in outgoing_mail) in the same transaction as the signature
-that causes it, then sent after the commit. If the SMTP server is down the row stays,
-and `flask --app petition mail send` delivers it later. Without MAIL_SERVER, mails
-are written to the log so a person running the service locally can follow the links.
+that causes it. A sender claims due rows, sends them over SMTP and marks them sent; a
+failure is retried later with a growing delay. In the simple local run the request
+that queued a mail sends it after its response; in production `flask --app petition
+mail send --forever` does (MAIL_SEND_INLINE=false). Without MAIL_SERVER, mails are
+written to the log so a person running the service locally can follow the links.
+
+Claims are leases: a sender that dies mid-batch leaves its rows to be claimed again
+once the lease ends, so a mail may (rarely) go out twice but is never lost.
 """
 
 import logging
 import smtplib
+import threading
+import time
+from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
-from flask import current_app, g, render_template
-from sqlalchemy import select
+from flask import after_this_request, current_app, g, has_request_context, render_template
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from .extensions import db
 from .models import Endorsement, OutgoingMail, Signature, utcnow
 
 log = logging.getLogger("petition.mail")
+
+BATCH_SIZE = 20
+MAX_RETRY_DELAY = timedelta(hours=1)
 
 
 def queue(
@@ -39,38 +51,132 @@ def queue(
     )
     db.session.add(outgoing)
     db.session.flush()
-    g.setdefault("queued_mail_ids", []).append(outgoing.id)
+    if has_request_context() and current_app.config["MAIL_SEND_INLINE"]:
+        _send_after_response(outgoing.id)
     return outgoing
 
 
-def send_queued_in_request() -> None:
-    """Send the mails this request queued, after its commit. Failures stay queued."""
-    ids = g.pop("queued_mail_ids", [])
-    if ids:
-        send_pending(ids)
+_senders: set[threading.Thread] = set()
 
 
-def send_pending(ids: list[int] | None = None) -> tuple[int, int]:
-    """Send unsent mails (all, or the given ids); return (sent, failed)."""
-    query = select(OutgoingMail).where(OutgoingMail.sent_at.is_(None)).order_by(OutgoingMail.id)
+def _send_after_response(mail_id: int) -> None:
+    """Send the request's mails beside its response, so the signer never waits for SMTP.
+
+    A thread, not response.call_on_close: servers do not all close a response they
+    answered (werkzeug's skips it when the browser reuses the connection at once).
+    Only mails the request committed are found; a rolled-back request sends nothing.
+    """
+    if "mail_ids_to_send" not in g:
+        g.mail_ids_to_send = ids = []
+        app = current_app._get_current_object()
+
+        def send():
+            with app.app_context():
+                try:
+                    send_pending(ids)
+                except Exception:  # the mails stay queued for `mail send`
+                    log.exception("sending mails %s after the response failed", ids)
+            _senders.discard(threading.current_thread())
+
+        @after_this_request
+        def start_sender(response):
+            sender = threading.Thread(target=send, name="mail-after-response")
+            _senders.add(sender)
+            sender.start()
+            return response
+
+    g.mail_ids_to_send.append(mail_id)
+
+
+def wait_for_senders(timeout: float = 30) -> None:
+    """Wait for the mails being sent beside responses (tests, and a clean shutdown)."""
+    for sender in list(_senders):
+        sender.join(timeout)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """MAIL_RETRY_SECONDS (30 s) after the first failure, doubling, at most an hour."""
+    first = current_app.config["MAIL_RETRY_SECONDS"]
+    return min(timedelta(seconds=first * 2 ** max(attempts - 1, 0)), MAX_RETRY_DELAY)
+
+
+def _claim(ids: list[int] | None, limit: int, due_only: bool) -> list[int]:
+    """Lease unsent mails to this sender; other senders skip them (SKIP LOCKED)."""
+    now = utcnow()
+    due = (
+        select(OutgoingMail.id)
+        .where(
+            OutgoingMail.sent_at.is_(None),
+            or_(OutgoingMail.claimed_until.is_(None), OutgoingMail.claimed_until < now),
+        )
+        .order_by(OutgoingMail.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
     if ids is not None:
-        query = query.where(OutgoingMail.id.in_(ids))
+        due = due.where(OutgoingMail.id.in_(ids))
+    if due_only:
+        due = due.where(OutgoingMail.next_attempt_at <= now)
+    lease = timedelta(seconds=limit * current_app.config["MAIL_TIMEOUT"] + 60)
+    claimed = db.session.execute(
+        update(OutgoingMail)
+        .where(OutgoingMail.id.in_(due.scalar_subquery()))
+        .values(claimed_until=now + lease)
+        .returning(OutgoingMail.id)
+        .execution_options(synchronize_session=False)
+    )
+    claimed_ids = sorted(claimed.scalars())
+    db.session.commit()
+    return claimed_ids
+
+
+def send_pending(
+    ids: list[int] | None = None, limit: int = BATCH_SIZE, due_only: bool = True
+) -> tuple[int, int]:
+    """Send unsent mails, a batch at a time; return (sent, failed).
+
+    `ids` limits it to some mails; `due_only=False` also sends mails waiting out the
+    delay after a failure (an operator's `mail send` once the SMTP server is back).
+    """
     sent = failed = 0
-    for outgoing in db.session.execute(query).scalars().all():
-        try:
-            _deliver(_message(outgoing))
-        except (smtplib.SMTPException, OSError) as error:
-            outgoing.attempts += 1
-            outgoing.last_error = f"{type(error).__name__}: {error}"[:500]
-            failed += 1
-            log.warning("mail %s to be retried: %s", outgoing.id, outgoing.last_error)
-        else:
-            outgoing.attempts += 1
-            outgoing.sent_at = utcnow()
-            outgoing.body = ""  # the links in it are keys to a signature: keep them nowhere
-            sent += 1
-        db.session.commit()
+    tried: set[int] = set()
+    while claimed := [i for i in _claim(ids, limit, due_only) if i not in tried]:
+        tried.update(claimed)
+        for mail_id in claimed:
+            outgoing = db.session.get(OutgoingMail, mail_id)
+            if outgoing is None:  # its signature was withdrawn meanwhile
+                continue
+            try:
+                _deliver(_message(outgoing))
+            except (smtplib.SMTPException, OSError) as error:
+                outgoing.attempts += 1
+                outgoing.last_error = f"{type(error).__name__}: {error}"[:500]
+                outgoing.next_attempt_at = utcnow() + retry_delay(outgoing.attempts)
+                failed += 1
+                log.warning("mail %s to be retried: %s", outgoing.id, outgoing.last_error)
+            else:
+                outgoing.attempts += 1
+                outgoing.sent_at = utcnow()
+                outgoing.body = ""  # the links in it are keys to a signature: keep them nowhere
+                sent += 1
+            outgoing.claimed_until = None
+            db.session.commit()
+        if ids is not None:
+            break
     return sent, failed
+
+
+def send_forever(poll_seconds: float = 2.0, stop=lambda: False) -> None:
+    """The production sender: send what is due, wait a little, again; survive outages."""
+    while not stop():
+        try:
+            sent, _failed = send_pending()
+        except OperationalError as error:
+            db.session.rollback()
+            log.warning("database unavailable, retrying: %s", error.orig)
+            sent = 0
+        if sent == 0:
+            time.sleep(poll_seconds)
 
 
 def _message(outgoing: OutgoingMail) -> EmailMessage:
@@ -97,9 +203,8 @@ def _deliver(message: EmailMessage) -> None:
             extra={"mail": message},
         )
         return
-    with smtplib.SMTP(
-        config["MAIL_SERVER"], config["MAIL_PORT"], timeout=config["MAIL_TIMEOUT"]
-    ) as smtp:
+    server, port, timeout = config["MAIL_SERVER"], config["MAIL_PORT"], config["MAIL_TIMEOUT"]
+    with smtplib.SMTP(server, port, timeout=timeout) as smtp:
         if config["MAIL_USE_STARTTLS"]:
             smtp.starttls()
         if config["MAIL_USERNAME"]:

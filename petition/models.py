@@ -277,11 +277,24 @@ class OutgoingMail(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # Due from this time (later after each failure), and leased to a sender until then.
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     signature: Mapped[Signature | None] = relationship()
     endorsement: Mapped[Endorsement | None] = relationship()
 
-    __table_args__ = (Index("ix_outgoing_mail_unsent", "sent_at", "id"),)
+    __table_args__ = (Index("ix_outgoing_mail_due", "sent_at", "next_attempt_at"),)
+
+
+class ServiceSetting(db.Model):
+    """A setting changed while the service runs (on every server at once), such as a pause."""
+
+    __tablename__ = "service_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 __all__ = [
@@ -293,6 +306,7 @@ __all__ = [
     "OutgoingMail",
     "Petition",
     "PetitionStatus",
+    "ServiceSetting",
     "Signature",
     "SignatureStatus",
     "utcnow",

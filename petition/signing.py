@@ -33,6 +33,7 @@ from .models import (
     SignatureStatus,
     utcnow,
 )
+from .switches import ensure_signing_not_paused
 from .tokens import CONFIRM, WITHDRAW, make_token, read_token
 
 # Zero-width joiners are part of how Persian, Indic scripts and emoji are written.
@@ -78,9 +79,10 @@ def ip_hash(address: str | None) -> str | None:
 
 
 def ensure_open(petition: Petition, now: datetime | None = None) -> None:
-    """Raise PetitionClosed unless the call takes signatures."""
+    """Raise PetitionClosed unless the call takes signatures, SigningPaused during a pause."""
     if not petition.is_open(now):
         raise PetitionClosed
+    ensure_signing_not_paused()
 
 
 def _insert_unless_duplicate(model, values: dict, unique_columns: list[str]) -> int | None:

@@ -12,7 +12,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from petition import create_app, signing
+from petition import create_app, mail, signing
 from petition.extensions import db
 from petition.models import EndorsementStatus, OrganizationType, PetitionStatus
 from petition.petitions import CallContent, save_call
@@ -98,7 +98,9 @@ class IsolatedClient(FlaskClient):
         # Buffered, so streamed bodies are read inside the request's own context too
         # (the chunks stay separate in response.response).
         kwargs["buffered"] = True
-        return contextvars.Context().run(super().open, *args, **kwargs)
+        response = contextvars.Context().run(super().open, *args, **kwargs)
+        mail.wait_for_senders()  # mails go out beside the response: let them land
+        return response
 
 
 @pytest.fixture
@@ -108,6 +110,7 @@ def app(config):
     with app.app_context():
         fresh_schema()
         yield app
+        mail.wait_for_senders()
         db.session.remove()
         db.engine.dispose()
 

@@ -177,3 +177,90 @@ def test_mail_is_queued_during_an_outage_and_sent_later_by_the_cli(client, runne
 def _links(body: str) -> list[tuple[str, str, str]]:
     """(url, kind, token) of each confirm/withdraw link in a mail body."""
     return [(match.group(0), *match.groups()) for match in LINK.finditer(body)]
+
+
+def test_the_sender_delivers_every_mail_once_across_an_smtp_outage(app, client, petition, smtp):
+    """The production sender (send_forever) keeps trying; each mail arrives exactly once."""
+    import threading
+    import time
+
+    from petition import mail
+
+    app.config.update(MAIL_SEND_INLINE=False, MAIL_RETRY_SECONDS=0.2)
+    stop = threading.Event()
+
+    def sender():
+        with app.app_context():
+            mail.send_forever(poll_seconds=0.05, stop=stop.is_set)
+
+    worker = threading.Thread(target=sender)
+    worker.start()
+    try:
+        addresses = [f"signer{n}@example.org" for n in range(6)]
+        for address in addresses[:3]:  # the SMTP server is down
+            response = client.post(
+                f"/p/{petition.slug}/sign",
+                data={
+                    "full_name": "A Signer",
+                    "email": address,
+                    "city": "Calais",
+                    "country": "FR",
+                    "consent": "y",
+                },
+            )
+            assert response.status_code == 302
+        time.sleep(0.5)
+        assert smtp.inbox.envelopes == []
+        assert all(m.attempts >= 1 and m.sent_at is None for m in outgoing_mails())
+
+        smtp.start()
+        for address in addresses[3:]:  # and back
+            client.post(
+                f"/p/{petition.slug}/sign",
+                data={
+                    "full_name": "A Signer",
+                    "email": address,
+                    "city": "Calais",
+                    "country": "FR",
+                    "consent": "y",
+                },
+            )
+        deadline = time.monotonic() + 20
+        while len(smtp.inbox.envelopes) < 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)  # a duplicate would arrive now
+    finally:
+        stop.set()
+        worker.join(10)
+    received = sorted(to for envelope in smtp.inbox.envelopes for to in envelope.rcpt_tos)
+    assert received == sorted(addresses)
+    assert all(m.sent_at is not None for m in outgoing_mails())
+
+
+def test_concurrent_senders_never_send_a_mail_twice(app, petition, smtp):
+    """Three senders drain one queue: every mail goes out exactly once (claims are leases)."""
+    import threading
+
+    from petition import mail, signing
+
+    from .conftest import signature_fields
+
+    app.config["MAIL_SEND_INLINE"] = False
+    for n in range(30):
+        signing.sign(petition, **signature_fields(email=f"s{n}@example.org"))
+    db.session.commit()
+    smtp.start()
+    barrier = threading.Barrier(3)
+
+    def sender():
+        with app.app_context():
+            barrier.wait(10)
+            mail.send_pending(limit=4)
+
+    workers = [threading.Thread(target=sender) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    received = sorted(to for envelope in smtp.inbox.envelopes for to in envelope.rcpt_tos)
+    assert received == sorted(f"s{n}@example.org" for n in range(30))

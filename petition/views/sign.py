@@ -3,8 +3,14 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
-from .. import mail, signing
-from ..errors import EndorsementsNotCollected, ExpiredToken, InvalidToken, PetitionClosed
+from .. import signing
+from ..errors import (
+    EndorsementsNotCollected,
+    ExpiredToken,
+    InvalidToken,
+    PetitionClosed,
+    SigningPaused,
+)
 from ..extensions import db
 from ..forms import ButtonForm, EndorsementForm, SignatureForm
 from ..models import OrganizationType, Signature
@@ -41,17 +47,15 @@ def sign(slug: str):
     """An individual signs the call."""
     petition = petition_or_404(slug)
     form = SignatureForm()
-    if not petition.is_open():
-        return _closed(petition, form, "sign/sign.html")
-    if form.validate_on_submit():
-        fields = {name: form[name].data for name in SIGNATURE_FIELDS}
-        try:
+    try:
+        signing.ensure_open(petition)
+        if form.validate_on_submit():
+            fields = {name: form[name].data for name in SIGNATURE_FIELDS}
             signing.sign(petition, **fields, **request_context())
-        except PetitionClosed:
-            return _closed(petition, form, "sign/sign.html")
-        db.session.commit()
-        mail.send_queued_in_request()
-        return redirect(url_for("sign.check_email", slug=slug))
+            db.session.commit()
+            return redirect(url_for("sign.check_email", slug=slug))
+    except (PetitionClosed, SigningPaused) as refusal:
+        return _refused(petition, form, "sign/sign.html", refusal)
     status = 422 if form.is_submitted() else 200
     return render_template("sign/sign.html", petition=petition, form=form), status
 
@@ -61,26 +65,39 @@ def endorse(slug: str):
     """An organization endorses the call."""
     petition = petition_or_404(slug)
     form = EndorsementForm()
-    if not petition.is_open() or not petition.collects_endorsements:
-        return _closed(petition, form, "sign/endorse.html")
-    if form.validate_on_submit():
-        fields = {name: form[name].data for name in ENDORSEMENT_FIELDS}
-        fields["org_type"] = OrganizationType(fields["org_type"])
-        try:
+    try:
+        signing.ensure_open(petition)
+        if not petition.collects_endorsements:
+            raise EndorsementsNotCollected
+        if form.validate_on_submit():
+            fields = {name: form[name].data for name in ENDORSEMENT_FIELDS}
+            fields["org_type"] = OrganizationType(fields["org_type"])
             signing.endorse(petition, **fields, **request_context())
-        except (PetitionClosed, EndorsementsNotCollected):
-            return _closed(petition, form, "sign/endorse.html")
-        db.session.commit()
-        mail.send_queued_in_request()
-        return redirect(url_for("sign.check_email", slug=slug))
+            db.session.commit()
+            return redirect(url_for("sign.check_email", slug=slug))
+    except (PetitionClosed, SigningPaused, EndorsementsNotCollected) as refusal:
+        return _refused(petition, form, "sign/endorse.html", refusal)
     status = 422 if form.is_submitted() else 200
     return render_template("sign/endorse.html", petition=petition, form=form), status
 
 
-def _closed(petition, form, template: str):
-    # A closed call still shows its page; a submission to it is refused, not stored.
-    status = 409 if form.is_submitted() else 200
-    return render_template(template, petition=petition, form=None), status
+def _refused(petition, form, template: str, refusal: Exception):
+    """The form's page without the form, saying why; a submission is refused, not stored."""
+    db.session.rollback()
+    headers = {}
+    if not form.is_submitted():
+        status = 200
+    elif isinstance(refusal, SigningPaused):
+        status, headers = 503, {"Retry-After": "600"}
+    else:
+        status = 409
+    reason = {
+        PetitionClosed: "closed",
+        SigningPaused: "paused",
+        EndorsementsNotCollected: "no_endorsements",
+    }[type(refusal)]
+    page = render_template(template, petition=petition, form=None, refusal=reason)
+    return page, status, headers
 
 
 @bp.get("/p/<slug:slug>/check-your-email")

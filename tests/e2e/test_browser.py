@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
-from petition import create_app
+from petition import create_app, mail
 from petition.extensions import db
 from petition.models import Signature, SignatureStatus
 from petition.petitions import CallContent, save_call
@@ -61,7 +61,8 @@ class LiveServer:
     mails: list = field(default_factory=list)
 
     def confirm_link(self, address: str) -> str:
-        """The confirmation link of the one mail sent to an address."""
+        """The confirmation link of the one mail sent to an address (sent after the response)."""
+        mail.wait_for_senders()
         (message,) = [m for m in self.mails if m["To"] == address]
         (link,) = CONFIRM_LINK.findall(message.get_content())
         return link
@@ -124,6 +125,7 @@ def live_server(tmp_path):
     server.shutdown()
     thread.join(timeout=10)
     server.server_close()
+    mail.wait_for_senders()
     logger.removeHandler(catcher)
     with app.app_context():
         db.engine.dispose()

@@ -1,0 +1,55 @@
+"""Running the service: pausing signing without a restart."""
+
+from sqlalchemy import func, select
+
+from petition import mail
+from petition.extensions import db
+from petition.models import Endorsement, Signature
+
+from .test_sign_http import VALID_ENDORSEMENT, VALID_SIGNATURE
+
+
+def count(model) -> int:
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_pausing_refuses_signatures_with_a_notice_and_resuming_takes_them(
+    app, client, runner, petition
+):
+    result = runner.invoke(args=["signing", "pause", "--notice", "Back at 18:00."])
+    assert result.exit_code == 0, result.output
+
+    page = client.get(f"/p/{petition.slug}")
+    assert "Back at 18:00." in page.text
+    form = client.get(f"/p/{petition.slug}/sign")
+    assert form.status_code == 200 and "Signing is paused" in form.text
+    assert 'name="full_name"' not in form.text
+    for url, data in (
+        (f"/p/{petition.slug}/sign", VALID_SIGNATURE),
+        (f"/p/{petition.slug}/endorse", VALID_ENDORSEMENT),
+    ):
+        response = client.post(url, data=data)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"]
+        assert "Signing is paused" in response.text
+    assert count(Signature) == 0 and count(Endorsement) == 0
+
+    assert runner.invoke(args=["signing", "resume"]).exit_code == 0
+    assert "Back at 18:00." not in client.get(f"/p/{petition.slug}").text
+    assert client.post(f"/p/{petition.slug}/sign", data=VALID_SIGNATURE).status_code == 302
+    assert count(Signature) == 1
+
+
+def test_a_pause_reaches_every_app_at_once(app, config, client, runner, petition):
+    """The switch lives in the database: another server (app) sees it without a restart."""
+    from petition import create_app
+
+    other = create_app(config)
+    other_client = other.test_client()
+    runner.invoke(args=["signing", "pause"])
+    assert other_client.post(f"/p/{petition.slug}/sign", data=VALID_SIGNATURE).status_code == 503
+    runner.invoke(args=["signing", "resume"])
+    assert other_client.post(f"/p/{petition.slug}/sign", data=VALID_SIGNATURE).status_code == 302
+    mail.wait_for_senders()
+    with other.app_context():
+        db.engine.dispose()
