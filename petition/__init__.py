@@ -4,6 +4,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 
 from .config import configure
@@ -26,6 +27,11 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder="../static",
     )
     configure(app, config)
+    if app.config["TRUSTED_PROXIES"]:
+        # Trust exactly that many proxies' X-Forwarded-For/-Proto: more would let a
+        # client forge its address past the rate limits.
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     app.url_map.converters["slug"] = SlugConverter
 
     db.init_app(app)
@@ -39,17 +45,20 @@ def create_app(config: dict | None = None) -> Flask:
     from . import auth  # noqa: F401 - registers the user loader
     from .cli import register_commands
     from .errors import register_error_handlers
+    from .limits import init_rate_limits
     from .security import register_security_headers
     from .views import auth as auth_views
     from .views import organizer, public, sign
 
     for blueprint in (public.bp, sign.bp, auth_views.bp, organizer.bp):
         app.register_blueprint(blueprint)
+    init_rate_limits(app)
     register_error_handlers(app)
     register_security_headers(app)
     register_commands(app)
     _register_template_helpers(app)
     _log_mails_locally(app)
+    _redact_request_log()
     return app
 
 
@@ -105,6 +114,14 @@ def _tune_sqlite(app: Flask) -> None:
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
+
+
+def _redact_request_log() -> None:
+    from .logs import RedactTokens
+
+    request_log = logging.getLogger("werkzeug")
+    if not any(isinstance(f, RedactTokens) for f in request_log.filters):
+        request_log.addFilter(RedactTokens())
 
 
 def _log_mails_locally(app: Flask) -> None:

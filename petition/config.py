@@ -39,6 +39,16 @@ DEFAULTS = {
     "REMEMBER_COOKIE_HTTPONLY": True,
     "REMEMBER_COOKIE_SAMESITE": "Lax",
     "WTF_CSRF_TIME_LIMIT": 6 * 3600,
+    # Per client address (and per call for the signing forms). A whole rally or a mobile
+    # network can share one address: keep them generous.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "RATELIMIT_SIGN": "20 per minute;300 per hour",
+    "RATELIMIT_ENDORSE": "10 per minute;100 per hour",
+    "RATELIMIT_LOGIN": "10 per minute;50 per hour",
+    # How many proxies (nginx, a load balancer) stand in front and set X-Forwarded-*.
+    "TRUSTED_PROXIES": 0,
 }
 
 # Documented variables, read without a prefix; anything else as FLASK_<NAME>.
@@ -54,10 +64,21 @@ ENVIRONMENT = {
     "MAIL_SEND_INLINE": "MAIL_SEND_INLINE",
     "EMAIL_CHECK_DELIVERABILITY": "EMAIL_CHECK_DELIVERABILITY",
     "SERVER_NAME": "SERVER_NAME",
+    "RATELIMIT_ENABLED": "RATELIMIT_ENABLED",
+    "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
+    "TRUSTED_PROXIES": "TRUSTED_PROXIES",
+    "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
+    "PETITION_ENV": "PETITION_ENV",
     "PREFERRED_URL_SCHEME": "PREFERRED_URL_SCHEME",
 }
-INTEGERS = {"MAIL_PORT"}
-BOOLEANS = {"MAIL_USE_STARTTLS", "EMAIL_CHECK_DELIVERABILITY", "MAIL_SEND_INLINE"}
+INTEGERS = {"MAIL_PORT", "TRUSTED_PROXIES"}
+BOOLEANS = {
+    "MAIL_USE_STARTTLS",
+    "EMAIL_CHECK_DELIVERABILITY",
+    "MAIL_SEND_INLINE",
+    "RATELIMIT_ENABLED",
+    "SESSION_COOKIE_SECURE",
+}
 
 
 def configure(app: Flask, overrides: dict | None) -> None:
@@ -74,6 +95,15 @@ def configure(app: Flask, overrides: dict | None) -> None:
     # links to their own site.
     if app.config.get("SERVER_NAME") and app.config.get("TRUSTED_HOSTS") is None:
         app.config["TRUSTED_HOSTS"] = [app.config["SERVER_NAME"].partition(":")[0]]
+
+    if app.config.get("PREFERRED_URL_SCHEME") == "https":
+        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = True
+    if app.config.get("PETITION_ENV") == "production":
+        # Every server must sign sessions and mailed links with the same key, and mail
+        # links to the same public address: nothing may come from one server's disk.
+        for required in ("SECRET_KEY", "SERVER_NAME"):
+            if not app.config.get(required):
+                raise RuntimeError(f"{required} must be set when PETITION_ENV=production")
 
     instance = Path(app.instance_path)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):

@@ -2,7 +2,8 @@
 
 from flask import Flask, has_request_context, render_template
 from flask.globals import request_ctx
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from .extensions import db
 
@@ -44,6 +45,14 @@ def register_error_handlers(app: Flask) -> None:
             # An untrusted Host header: no URL can be built, so no page with links.
             return f"{error.code} {error.name}", error.code, {"Content-Type": "text/plain"}
         return render_template("errors/error.html", error=error), error.code
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        # The database is down or overloaded: nothing was acknowledged, try again soon.
+        db.session.rollback()
+        app.logger.error("database unavailable: %s", error.orig)
+        page = render_template("errors/error.html", error=ServiceUnavailable())
+        return page, 503, {"Retry-After": "30"}
 
     @app.errorhandler(InternalServerError)
     def internal_error(error: InternalServerError):

@@ -27,4 +27,6 @@ def register_security_headers(app: Flask) -> None:
         # Mailed links carry tokens in their path: never send them to another site.
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
+        if app.config.get("PREFERRED_URL_SCHEME") == "https":
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

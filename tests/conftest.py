@@ -116,6 +116,24 @@ def app(config):
 
 
 @pytest.fixture
+def make_app(config):
+    """More apps on the test's database (other workers or servers), closed after the test."""
+    apps = []
+
+    def make(**overrides):
+        other = create_app({**config, **overrides})
+        other.test_client_class = IsolatedClient
+        apps.append(other)
+        return other
+
+    yield make
+    mail.wait_for_senders()
+    for other in apps:
+        with other.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

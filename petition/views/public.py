@@ -1,6 +1,8 @@
 """Public pages: the list of calls, a call, its signatories, its counts."""
 
 from flask import Blueprint, current_app, jsonify, render_template
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..queries import open_petitions, public_counts, public_organizations, public_signers
@@ -81,3 +83,18 @@ def organizations(slug: str):
 def privacy():
     """The privacy notice signers accept."""
     return render_template("public/privacy.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    """For load balancers and monitoring: 200 when the database answers, else 503."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        response = jsonify(status="database unavailable")
+        response.status_code = 503
+    else:
+        response = jsonify(status="ok")
+    response.cache_control.no_store = True
+    return response
