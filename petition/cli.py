@@ -90,7 +90,7 @@ def list_petitions() -> None:
     if not rows:
         click.echo("No calls yet: run `flask --app petition init-db`.")
     for petition in rows:
-        counts = queries.public_counts(petition)
+        counts = queries.count_signatories(petition)
         click.echo(
             f"{petition.slug}\t{petition.status.value}\t"
             f"{counts.individuals} individuals\t{counts.organizations} organizations"

@@ -31,6 +31,8 @@ DEFAULTS = {
     "CONFIRM_TOKEN_MAX_AGE": 14 * 24 * 3600,
     "PRIVACY_NOTICE_VERSION": "2026-11-28",
     "PUBLIC_SIGNERS_PER_PAGE": 50,
+    # Public counts are at most this old (per server process).
+    "COUNTS_CACHE_SECONDS": 5,
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "UTC",
     "LANGUAGES": ["en"],

@@ -1,7 +1,9 @@
 """Queries as functions returning Select objects or scalars; views paginate or stream them."""
 
+import time
 from dataclasses import dataclass
 
+from flask import current_app
 from sqlalchemy import Select, case, func, select
 
 from .extensions import db
@@ -43,7 +45,24 @@ def petition_by_slug(slug: str) -> Select:
 
 
 def public_counts(petition: Petition) -> Counts:
-    """Counts shown in public, from the (petition, status) indexes."""
+    """Counts shown in public, kept COUNTS_CACHE_SECONDS in this process.
+
+    No counter row is updated when someone signs (a hot row serializes signing, as the
+    UK Parliament site learned): counts come from the indexes, and readers of a viral
+    call share one count per process for a few seconds instead of each counting.
+    """
+    cache = current_app.extensions.setdefault("petition.counts", {})
+    now = time.monotonic()
+    cached = cache.get(petition.id)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    counts = count_signatories(petition)
+    cache[petition.id] = (now + current_app.config["COUNTS_CACHE_SECONDS"], counts)
+    return counts
+
+
+def count_signatories(petition: Petition) -> Counts:
+    """Confirmed individuals and approved organizations, counted on the indexes now."""
     individuals = db.session.scalar(
         select(func.count())
         .select_from(Signature)

@@ -84,6 +84,7 @@ def config(tmp_path):
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "petitions.example.org",
+        "COUNTS_CACHE_SECONDS": 0,  # counts exact at once; test_public checks the cache
     }
 
 

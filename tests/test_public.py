@@ -128,3 +128,16 @@ def test_security_headers_on_pages_and_errors(client, petition):
 def test_privacy_notice_names_its_version(app, client):
     page = client.get("/privacy").text
     assert app.config["PRIVACY_NOTICE_VERSION"] in page
+
+
+def test_public_counts_are_shared_for_a_few_seconds(app, client, petition, make_signature):
+    """Readers share a count for COUNTS_CACHE_SECONDS, then see the truth again."""
+    import time
+
+    app.config["COUNTS_CACHE_SECONDS"] = 0.5
+    make_signature(petition, confirmed=True)
+    assert client.get(f"/p/{petition.slug}.json").json["individuals"] == 1
+    make_signature(petition, confirmed=True, email="second@example.org")
+    assert client.get(f"/p/{petition.slug}.json").json["individuals"] == 1  # cached
+    time.sleep(0.6)
+    assert client.get(f"/p/{petition.slug}.json").json["individuals"] == 2

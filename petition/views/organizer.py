@@ -55,7 +55,7 @@ def petition(slug: str):
         "organizer/petition.html",
         petition=petition,
         counts=queries.status_counts(petition),
-        public=queries.public_counts(petition),
+        public=queries.count_signatories(petition),
         awaiting=awaiting,
         form=ButtonForm(),
     )
