@@ -61,6 +61,11 @@ def public_counts(petition: Petition) -> Counts:
     return counts
 
 
+def forget_counts(petition: Petition) -> None:
+    """Drop this process's cached counts of a call (the person who just confirmed sees it)."""
+    current_app.extensions.get("petition.counts", {}).pop(petition.id, None)
+
+
 def count_signatories(petition: Petition) -> Counts:
     """Confirmed individuals and approved organizations, counted on the indexes now."""
     individuals = db.session.scalar(

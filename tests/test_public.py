@@ -141,3 +141,14 @@ def test_public_counts_are_shared_for_a_few_seconds(app, client, petition, make_
     assert client.get(f"/p/{petition.slug}.json").json["individuals"] == 1  # cached
     time.sleep(0.6)
     assert client.get(f"/p/{petition.slug}.json").json["individuals"] == 2
+
+
+def test_the_person_who_confirms_sees_the_count_go_up(app, client, petition, mails):
+    """Confirming drops the cached count, so the signer's own page is up to date."""
+    from .test_sign_http import VALID_SIGNATURE
+
+    app.config["COUNTS_CACHE_SECONDS"] = 60
+    assert client.get(f"/p/{petition.slug}.json").json["individuals"] == 0
+    client.post(f"/p/{petition.slug}/sign", data=VALID_SIGNATURE)
+    client.post(f"/confirm/{mails.links(mails[-1])[0]}")
+    assert client.get(f"/p/{petition.slug}.json").json["individuals"] == 1

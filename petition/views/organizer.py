@@ -73,6 +73,7 @@ def review(endorsement_id: int, decision: str):
     except InvalidTransition:
         abort(409)
     db.session.commit()
+    queries.forget_counts(endorsement.petition)
     message = _("%(name)s approved.") if decision == "approve" else _("%(name)s rejected.")
     flash(message % {"name": endorsement.organization}, "success")
     return redirect(url_for("organizer.petition", slug=endorsement.petition.slug))

@@ -14,6 +14,7 @@ from ..errors import (
 from ..extensions import db
 from ..forms import ButtonForm, EndorsementForm, SignatureForm
 from ..models import OrganizationType, Signature
+from ..queries import forget_counts
 from ..tokens import CONFIRM, WITHDRAW
 from . import petition_or_404, request_context
 
@@ -114,6 +115,7 @@ def confirm(token: str):
     if form.validate_on_submit():
         signing.confirm(record)
         db.session.commit()
+        forget_counts(record.petition)
         if isinstance(record, Signature):
             flash(_("Thank you! Your signature is confirmed and now counts."), "success")
         else:
@@ -132,11 +134,12 @@ def withdraw(token: str):
     record = signing.record_for_token(WITHDRAW, token)
     form = ButtonForm()
     if form.validate_on_submit():
-        slug = record.petition.slug
+        petition = record.petition
         signing.withdraw(record)
         db.session.commit()
+        forget_counts(petition)
         flash(_("Your signature has been withdrawn and your details deleted."), "success")
-        return redirect(url_for("public.petition", slug=slug))
+        return redirect(url_for("public.petition", slug=petition.slug))
     status = 400 if form.is_submitted() else 200
     return render_template("sign/withdraw.html", record=record, form=form), status
 
