@@ -154,8 +154,9 @@ def test_the_person_who_confirms_sees_the_count_go_up(app, client, petition, mai
     assert client.get(f"/p/{petition.slug}.json").json["individuals"] == 1
 
 
-def test_a_visitors_pages_set_no_cookie_once_they_have_a_session(client, petition):
+def test_a_visitors_pages_set_no_cookie_once_they_have_a_session(app, client, petition):
     """Public pages stay cacheable: after the form gave a session, nothing rewrites it."""
+    app.config["WTF_CSRF_ENABLED"] = True
     client.get(f"/p/{petition.slug}/sign")  # the form's CSRF token starts a session
     for url in (f"/p/{petition.slug}", "/", f"/p/{petition.slug}.json"):
         assert "Set-Cookie" not in client.get(url).headers, url
