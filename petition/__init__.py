@@ -38,7 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     _tune_sqlite(app)
     babel.init_app(app, locale_selector=_select_locale)
-    login_manager.init_app(app)
+    # No context processor: it would load the user on every page, and with session
+    # protection rewrite every visitor's session cookie. Templates get the lazy proxy.
+    login_manager.init_app(app, add_context_processor=False)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
 
@@ -64,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def _register_template_helpers(app: Flask) -> None:
     from flask_babel import get_locale
+    from flask_login import current_user
     from flask_wtf.csrf import generate_csrf
 
     from .countries import country_name
@@ -80,6 +83,7 @@ def _register_template_helpers(app: Flask) -> None:
         now=utcnow,
         get_locale=get_locale,
         csrf_token=generate_csrf,
+        current_user=current_user,
         signing_pause_notice=signing_pause_notice,
     )
 
