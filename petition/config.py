@@ -46,6 +46,9 @@ DEFAULTS = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
+    # Redis down: count in each process's memory meanwhile, never refuse signatures for it.
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+    "RATELIMIT_SWALLOW_ERRORS": True,
     "RATELIMIT_SIGN": "20 per minute;300 per hour",
     "RATELIMIT_ENDORSE": "10 per minute;100 per hour",
     "RATELIMIT_LOGIN": "10 per minute;50 per hour",

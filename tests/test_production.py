@@ -138,3 +138,13 @@ def test_https_deployments_get_secure_cookies_and_hsts(make_app, organizer):
     assert "max-age" in response.headers["Strict-Transport-Security"]
     cookie = response.headers.get("Set-Cookie", "")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_signing_goes_on_when_redis_is_down(make_app, petition):
+    """Rate limits fall back to each process's memory; no signature is refused for it."""
+    client = make_app(
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:1", RATELIMIT_SIGN="2 per minute"
+    ).test_client()
+    statuses = [post_signature(client, petition, n).status_code for n in range(3)]
+    assert statuses == [302, 302, 429]
+    assert signatures() == 2
