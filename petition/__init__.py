@@ -48,12 +48,13 @@ def create_app(config: dict | None = None) -> Flask:
     from .cli import register_commands
     from .errors import register_error_handlers
     from .limits import init_rate_limits
-    from .security import register_security_headers
+    from .security import refuse_oversized_bodies, register_security_headers
     from .views import auth as auth_views
     from .views import organizer, public, sign
 
     for blueprint in (public.bp, sign.bp, auth_views.bp, organizer.bp):
         app.register_blueprint(blueprint)
+    refuse_oversized_bodies(app)  # before anything reads the body
     init_rate_limits(app)
     register_error_handlers(app)
     register_security_headers(app)

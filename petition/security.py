@@ -1,6 +1,8 @@
-"""Response headers that every page gets, error pages included."""
+"""Response headers that every page gets, error pages included; request size limits."""
 
-from flask import Flask, Response
+import io
+
+from flask import Flask, Response, abort, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -30,3 +32,22 @@ def register_security_headers(app: Flask) -> None:
         if app.config.get("PREFERRED_URL_SCHEME") == "https":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+def refuse_oversized_bodies(app: Flask) -> None:
+    """A body without Content-Length (chunked) over MAX_CONTENT_LENGTH gets 413.
+
+    Werkzeug would cut such a body at the limit and parse the rest as if whole, so a
+    signature could be stored from a truncated form. Read it up to the limit here first.
+    """
+
+    @app.before_request
+    def check_body_size():
+        if request.content_length is not None or request.method in ("GET", "HEAD", "OPTIONS"):
+            return
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        body = request.environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            abort(413)
+        request.environ["wsgi.input"] = io.BytesIO(body)
+        request.environ["CONTENT_LENGTH"] = str(len(body))

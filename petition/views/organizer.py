@@ -21,7 +21,7 @@ from ..exports import export_csv, export_filename
 from ..extensions import db
 from ..forms import ButtonForm
 from ..models import Endorsement, utcnow
-from . import petition_or_404
+from . import page_number, petition_or_404
 
 bp = Blueprint("organizer", __name__, url_prefix="/organizer")
 
@@ -50,7 +50,9 @@ def index():
 def petition(slug: str):
     """One call: counts, endorsements awaiting approval, exports."""
     petition = petition_or_404(slug)
-    awaiting = db.paginate(queries.endorsements_awaiting_approval(petition), per_page=50)
+    awaiting = db.paginate(
+        queries.endorsements_awaiting_approval(petition), page=page_number(), per_page=50
+    )
     return render_template(
         "organizer/petition.html",
         petition=petition,

@@ -6,7 +6,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
 from ..queries import open_petitions, public_counts, public_organizations, public_signers
-from . import petition_or_404
+from . import page_number, petition_or_404
 
 bp = Blueprint("public", __name__)
 
@@ -60,7 +60,9 @@ def signers(slug: str):
     """Every confirmed individual who chose to be shown, a page at a time."""
     petition = petition_or_404(slug)
     page = db.paginate(
-        public_signers(petition), per_page=current_app.config["PUBLIC_SIGNERS_PER_PAGE"]
+        public_signers(petition),
+        page=page_number(),
+        per_page=current_app.config["PUBLIC_SIGNERS_PER_PAGE"],
     )
     return render_template(
         "public/signers.html", petition=petition, page=page, counts=public_counts(petition)
@@ -72,7 +74,9 @@ def organizations(slug: str):
     """Every approved organization that chose to be shown, a page at a time."""
     petition = petition_or_404(slug)
     page = db.paginate(
-        public_organizations(petition), per_page=current_app.config["PUBLIC_SIGNERS_PER_PAGE"]
+        public_organizations(petition),
+        page=page_number(),
+        per_page=current_app.config["PUBLIC_SIGNERS_PER_PAGE"],
     )
     return render_template(
         "public/organizations.html", petition=petition, page=page, counts=public_counts(petition)
