@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The suite runs twice: on SQLite, then on this PostgreSQL database (trust auth).
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup run test lint browser services
+.PHONY: setup run test lint browser spreadsheet services
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,12 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
+# tests/test_spreadsheet.py opens the CSV exports in LibreOffice Calc (headless).
+spreadsheet:
+	@command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libreoffice-calc-nogui; }
+
 # PostgreSQL and Redis on 127.0.0.1, started if they are down; unreachable is a failure.
 services:
 	@pg_isready -q -h 127.0.0.1 -p 5432 || \
@@ -40,6 +46,6 @@ services:
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup browser lint services
+test: setup browser spreadsheet lint services
 	$(BIN)/pytest
 	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest

@@ -59,7 +59,8 @@ def csv_cell(value: object) -> str:
     if hasattr(value, "value"):  # an enum: its stored value
         value = value.value
     text = str(value)
-    return "'" + text if text.startswith(_FORMULA_TRIGGERS) else text
+    # Spaces first too: LibreOffice can be told to trim them on import.
+    return "'" + text if text.lstrip(" ").startswith(_FORMULA_TRIGGERS) else text
 
 
 def csv_lines(header: Iterable[str], rows: Iterable[Iterable[object]]) -> Iterator[bytes]:
