@@ -93,6 +93,7 @@ def main() -> None:
         "SECRET_KEY": "bench",
         "SERVER_NAME": "127.0.0.1",
         "RATELIMIT_ENABLED": "false",
+        "FLASK_MIN_FORM_SECONDS": "0",
         "MAIL_SEND_INLINE": "false",
         "ACCESS_LOG": "/dev/null",
         "BIND": f"127.0.0.1:{PORT}",

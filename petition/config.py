@@ -33,6 +33,8 @@ DEFAULTS = {
     "PUBLIC_SIGNERS_PER_PAGE": 50,
     # Public counts are at most this old (per server process).
     "COUNTS_CACHE_SECONDS": 5,
+    # A signing form sent sooner than this after it was served looks automated (0: off).
+    "MIN_FORM_SECONDS": 3,
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "UTC",
     "LANGUAGES": ["en"],

@@ -8,7 +8,14 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -24,6 +31,7 @@ from .models import (
     OrganizationType,
 )
 from .signing import clean_text, has_forbidden_characters, normalize_email
+from .tokens import form_age, form_timestamp
 
 ORGANIZATION_TYPES = {
     OrganizationType.ASSOCIATION: _l("Association"),
@@ -144,15 +152,37 @@ def _consent():
     )
 
 
-class _CountryForm(FlaskForm):
+class _SigningForm(FlaskForm):
+    """A public form: countries in the reader's language, and two traps for bots.
+
+    `url` is a field people never see (a honeypot); `form_time` says when the form was
+    served. A filled trap or a form sent faster than MIN_FORM_SECONDS looks automated:
+    the view answers as if it worked and stores nothing, so the bot learns nothing.
+    """
+
+    url = StringField(_l("Leave this field empty"))
+    form_time = HiddenField()
+
+    def looks_automated(self) -> bool:
+        """Whether a bot probably sent this (call after validation)."""
+        if self.url.data:
+            return True
+        minimum = current_app.config["MIN_FORM_SECONDS"]
+        if not minimum:
+            return False
+        age = form_age(self.form_time.data)
+        return age is None or age < minimum
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_submitted():
+            self.form_time.data = form_timestamp()
         self.country.choices = [SelectChoice("", _l("Choose a country"))] + [
             SelectChoice(code, name) for code, name in country_choices(str(get_locale() or "en"))
         ]
 
 
-class SignatureForm(_CountryForm):
+class SignatureForm(_SigningForm):
     """An individual's signature."""
 
     full_name = _text(_l("Full name"), NAME_MAX, validators=[no_links])
@@ -168,7 +198,7 @@ class SignatureForm(_CountryForm):
     consent = _consent()
 
 
-class EndorsementForm(_CountryForm):
+class EndorsementForm(_SigningForm):
     """An organization's endorsement, made by a contact person."""
 
     organization = _text(_l("Organization"), ORGANIZATION_MAX, validators=[no_links])

@@ -1,10 +1,11 @@
 """Signed, expiring tokens for the links we mail (itsdangerous)."""
 
 import hashlib
+import time
 from dataclasses import dataclass
 
 from flask import current_app
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from .errors import ExpiredToken, InvalidToken
 
@@ -46,3 +47,25 @@ def read_token(purpose: str, token: str, max_age: int | None = None) -> TokenCla
     if kind not in KINDS or not isinstance(record_id, int) or not isinstance(key, str):
         raise InvalidToken
     return TokenClaim(kind, record_id, key)
+
+
+def _form_clock() -> TimestampSigner:
+    return TimestampSigner(
+        current_app.config["SECRET_KEY"], salt="petition.form-time", digest_method=hashlib.sha256
+    )
+
+
+def form_timestamp() -> str:
+    """When a form was served, signed so that a bot cannot backdate it."""
+    return _form_clock().sign("form").decode()
+
+
+def form_age(stamp: str | None) -> float | None:
+    """Seconds since the form carrying this stamp was served; None if forged or missing."""
+    if not stamp:
+        return None
+    try:
+        _value, served = _form_clock().unsign(stamp, return_timestamp=True)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return time.time() - served.timestamp()

@@ -66,6 +66,7 @@ def servers(config, petition, tmp_path):
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
         "FLASK_RATELIMIT_KEY_PREFIX": f"petition-test-{uuid.uuid4().hex}",
         "FLASK_RATELIMIT_SIGN": "3 per minute",
+        "FLASK_MIN_FORM_SECONDS": "0",
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(smtp.port),
         "WEB_CONCURRENCY": "2",

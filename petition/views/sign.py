@@ -1,6 +1,6 @@
 """Signing: the individual and organization forms, and the mailed confirm/withdraw links."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 
 from .. import signing
@@ -51,6 +51,8 @@ def sign(slug: str):
     try:
         signing.ensure_open(petition)
         if form.validate_on_submit():
+            if form.looks_automated():
+                return _as_if_accepted(petition)
             fields = {name: form[name].data for name in SIGNATURE_FIELDS}
             signing.sign(petition, **fields, **request_context())
             db.session.commit()
@@ -71,6 +73,8 @@ def endorse(slug: str):
         if not petition.collects_endorsements:
             raise EndorsementsNotCollected
         if form.validate_on_submit():
+            if form.looks_automated():
+                return _as_if_accepted(petition)
             fields = {name: form[name].data for name in ENDORSEMENT_FIELDS}
             fields["org_type"] = OrganizationType(fields["org_type"])
             signing.endorse(petition, **fields, **request_context())
@@ -80,6 +84,12 @@ def endorse(slug: str):
         return _refused(petition, form, "sign/endorse.html", refusal)
     status = 422 if form.is_submitted() else 200
     return render_template("sign/endorse.html", petition=petition, form=form), status
+
+
+def _as_if_accepted(petition):
+    """What a bot sees: the same redirect as a signer, and nothing stored."""
+    current_app.logger.info("automated-looking submission ignored (call %s)", petition.slug)
+    return redirect(url_for("sign.check_email", slug=petition.slug))
 
 
 def _refused(petition, form, template: str, refusal: Exception):

@@ -94,6 +94,7 @@ def live_server(tmp_path):
             "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
             "SERVER_NAME": None,  # links follow the host the browser used
             "MAIL_SERVER": None,  # mails are logged, and caught below
+            "MIN_FORM_SECONDS": 0,  # the browser fills forms faster than any person
         }
     )
     assert app.config.get("WTF_CSRF_ENABLED", True) is True
