@@ -295,19 +295,3 @@ class ServiceSetting(db.Model):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-
-
-__all__ = [
-    "Demand",
-    "Endorsement",
-    "EndorsementStatus",
-    "OrganizationType",
-    "Organizer",
-    "OutgoingMail",
-    "Petition",
-    "PetitionStatus",
-    "ServiceSetting",
-    "Signature",
-    "SignatureStatus",
-    "utcnow",
-]
