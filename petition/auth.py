@@ -1,5 +1,7 @@
 """Organizers' accounts: passwords, login checks, the user loader, safe redirects."""
 
+import hmac
+import secrets
 from urllib.parse import urlsplit
 
 from flask import request
@@ -7,7 +9,7 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .extensions import db, login_manager
-from .models import Organizer
+from .models import Organizer, OrganizerRole
 
 MIN_PASSWORD_LENGTH = 12
 # Checked against when the account is unknown, so both answers take as long.
@@ -20,25 +22,62 @@ class AccountError(ValueError):
 
 @login_manager.user_loader
 def load_organizer(organizer_id: str) -> Organizer | None:
-    """Flask-Login's loader: the active organizer with this id."""
-    if not organizer_id.isdigit():
+    """Flask-Login's loader: the organizer this session was opened for, if still valid.
+
+    The session holds the account's session key, which logout and a new password change:
+    a copied or stolen session cookie dies with them.
+    """
+    number, _, key = organizer_id.partition(":")
+    if not number.isdigit() or not key:
         return None
-    return db.session.get(Organizer, int(organizer_id))
+    organizer = db.session.get(Organizer, int(number))
+    if organizer is None or not hmac.compare_digest(organizer.session_key, key):
+        return None
+    return organizer
 
 
-def create_organizer(email: str, password: str) -> Organizer:
-    """Add an organizer with a scrypt-hashed password."""
+def end_sessions(organizer: Organizer) -> None:
+    """Make every login session of this account invalid (logout, new password)."""
+    organizer.session_key = secrets.token_hex(16)
+    db.session.flush()
+
+
+def create_organizer(
+    email: str,
+    password: str | None,
+    role: OrganizerRole = OrganizerRole.ORGANIZER,
+    invited_by: Organizer | None = None,
+) -> Organizer:
+    """Add an organizer with a scrypt-hashed password (None: invited, chooses one later)."""
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError("an organizer is identified by an email address")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    if password is not None:
+        check_password_strength(password)
     if db.session.execute(select(Organizer.id).filter_by(email=email)).first():
         raise AccountError(f"an organizer with the address {email} exists already")
-    organizer = Organizer(email=email, password_hash=generate_password_hash(password))
+    organizer = Organizer(
+        email=email,
+        password_hash=generate_password_hash(password) if password is not None else None,
+        role=role,
+        invited_by_id=invited_by.id if invited_by else None,
+    )
     db.session.add(organizer)
     db.session.flush()
     return organizer
+
+
+def check_password_strength(password: str) -> None:
+    """Raise AccountError for a password too short to resist guessing."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def set_password(organizer: Organizer, password: str) -> None:
+    """Give the account a new password and end its other sessions."""
+    check_password_strength(password)
+    organizer.password_hash = generate_password_hash(password)
+    end_sessions(organizer)
 
 
 def authenticate(email: str, password: str) -> Organizer | None:
@@ -47,6 +86,9 @@ def authenticate(email: str, password: str) -> Organizer | None:
         select(Organizer).where(func.lower(Organizer.email) == email.strip().lower())
     ).scalar_one_or_none()
     if organizer is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if organizer.password_hash is None:  # invited, no password chosen yet
         check_password_hash(_DUMMY_HASH, password)
         return None
     if not check_password_hash(organizer.password_hash, password) or not organizer.active:

@@ -8,11 +8,11 @@ from flask import Flask
 from flask.cli import AppGroup
 from sqlalchemy import inspect, select
 
-from . import mail, petitions, queries, switches
+from . import audit, mail, petitions, queries, switches
 from .auth import AccountError, create_organizer
 from .exports import export_csv
 from .extensions import db
-from .models import Petition
+from .models import Organizer, OrganizerRole, Petition
 
 
 def register_commands(app: Flask) -> None:
@@ -58,14 +58,42 @@ organizer_cli = AppGroup("organizer", help="Manage organizer accounts.")
 @organizer_cli.command("create")
 @click.argument("email")
 @click.password_option(help="Prompted for (twice) if not given.")
-def create_organizer_command(email: str, password: str) -> None:
-    """Create an organizer account."""
+@click.option("--owner", is_flag=True, help="Owners manage organizer accounts and every call.")
+def create_organizer_command(email: str, password: str, owner: bool) -> None:
+    """Create an organizer account (an owner with --owner)."""
+    role = OrganizerRole.OWNER if owner else OrganizerRole.ORGANIZER
     try:
-        organizer = create_organizer(email, password)
+        organizer = create_organizer(email, password, role=role)
     except AccountError as error:
         raise click.ClickException(str(error)) from error
+    audit.record("create_account", subject=f"organizer {organizer.id}", role=role.value)
     db.session.commit()
-    click.echo(f"Organizer {organizer.email} created.")
+    click.echo(f"{'Owner' if owner else 'Organizer'} {organizer.email} created.")
+
+
+@organizer_cli.command("grant")
+@click.argument("email")
+@click.argument("slug")
+def grant_command(email: str, slug: str) -> None:
+    """Let an organizer work on a call."""
+    organizer = db.session.execute(
+        select(Organizer).filter_by(email=email.strip().lower())
+    ).scalar_one_or_none()
+    if organizer is None:
+        raise click.ClickException(f"no organizer with the address {email}")
+    petition = _petition_or_fail(slug)
+    if petition not in organizer.petitions:
+        organizer.petitions.append(petition)
+    audit.record("grant", petition=petition, subject=f"organizer {organizer.id}")
+    db.session.commit()
+    click.echo(f"{organizer.email} works on {petition.slug}.")
+
+
+def _petition_or_fail(slug: str) -> Petition:
+    petition = db.session.execute(select(Petition).filter_by(slug=slug)).scalar_one_or_none()
+    if petition is None:
+        raise click.ClickException(f"no call with the slug {slug!r}")
+    return petition
 
 
 petitions_cli = AppGroup("petitions", help="Manage calls.")
@@ -104,9 +132,7 @@ def list_petitions() -> None:
 @click.option("-o", "--output", type=click.File("wb"), default="-", help="File, or - for stdout.")
 def export(slug: str, who: str, all_statuses: bool, output) -> None:
     """Export a call's signatories as CSV (confirmed individuals / approved organizations)."""
-    petition = db.session.execute(select(Petition).filter_by(slug=slug)).scalar_one_or_none()
-    if petition is None:
-        raise click.ClickException(f"no call with the slug {slug!r}")
+    petition = _petition_or_fail(slug)
     if who == "individuals":
         query = queries.export_individuals(petition, all_statuses)
     else:

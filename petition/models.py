@@ -1,17 +1,21 @@
 """The data: calls, their demands, signatures, endorsements, organizers and the mail outbox."""
 
 import enum
+import secrets
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
+    Column,
     DateTime,
     Enum,
     ForeignKey,
     Index,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -34,6 +38,7 @@ WEBSITE_MAX = 300
 PLACE_MAX = 200
 ADDRESS_MAX = 300
 TIMEZONE_MAX = 64
+REASON_MAX = 200
 
 
 def utcnow() -> datetime:
@@ -78,6 +83,19 @@ class PetitionStatus(enum.Enum):
 class SignatureStatus(enum.Enum):
     PENDING = "pending"
     CONFIRMED = "confirmed"
+    # Spam or a fake name, set by an organizer: kept (and restorable) but never counted.
+    INVALID = "invalid"
+
+
+class SignatureSource(enum.Enum):
+    WEB = "web"  # the form, confirmed by email
+    PAPER = "paper"  # collected in the street, typed in or imported by an organizer
+    IMPORT = "import"  # moved from another petition tool
+
+
+class OrganizerRole(enum.Enum):
+    OWNER = "owner"  # manages organizer accounts and every call
+    ORGANIZER = "organizer"  # works on the calls they were given
 
 
 class EndorsementStatus(enum.Enum):
@@ -116,6 +134,16 @@ class Petition(db.Model):
     event_timezone: Mapped[str | None] = mapped_column(String(TIMEZONE_MAX))
     event_place: Mapped[str | None] = mapped_column(String(PLACE_MAX))
     event_address: Mapped[str | None] = mapped_column(String(ADDRESS_MAX))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Counters kept by the rare events that change them (never by signing, see queries.py).
+    signatures_withdrawn: Mapped[int] = mapped_column(default=0)
+    endorsements_withdrawn: Mapped[int] = mapped_column(default=0)
+    # Personal data is deleted this many days after the campaign ends (None: kept).
+    purge_after_days: Mapped[int | None]
+    # Once personal data is deleted, the counts it had are kept here.
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    purged_individuals: Mapped[int] = mapped_column(default=0)
+    purged_organizations: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -128,6 +156,9 @@ class Petition(db.Model):
         CheckConstraint(
             "(event_starts_at IS NULL) = (event_timezone IS NULL)", name="event_has_timezone"
         ),
+        CheckConstraint(
+            "purge_after_days IS NULL OR purge_after_days >= 0", name="purge_after_days_positive"
+        ),
     )
 
     def is_open(self, now: datetime | None = None) -> bool:
@@ -135,6 +166,14 @@ class Petition(db.Model):
         if self.status is not PetitionStatus.OPEN:
             return False
         return self.closes_at is None or (now or utcnow()) < self.closes_at
+
+    @property
+    def ended_at(self) -> datetime | None:
+        """When the campaign ended: the latest of its closing and its rally, once closed."""
+        if self.is_open():
+            return None
+        moments = [m for m in (self.closed_at, self.closes_at, self.event_starts_at) if m]
+        return max(moments) if moments else None
 
     @property
     def event_local_start(self) -> datetime | None:
@@ -167,8 +206,9 @@ class Signature(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"))
     full_name: Mapped[str] = mapped_column(String(NAME_MAX))
-    email: Mapped[str] = mapped_column(String(EMAIL_MAX))
-    email_normalized: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    # Optional for signatures collected on paper; unique per call when given.
+    email: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
+    email_normalized: Mapped[str | None] = mapped_column(String(EMAIL_MAX))
     city: Mapped[str] = mapped_column(String(CITY_MAX))
     country: Mapped[str] = mapped_column(String(2))
     affiliation: Mapped[str | None] = mapped_column(String(AFFILIATION_MAX))
@@ -177,8 +217,15 @@ class Signature(db.Model):
     status: Mapped[SignatureStatus] = mapped_column(
         _enum(SignatureStatus), default=SignatureStatus.PENDING
     )
+    source: Mapped[SignatureSource] = mapped_column(
+        _enum(SignatureSource), default=SignatureSource.WEB
+    )
+    # An organizer's choice, beside the signer's own show_publicly.
+    hidden: Mapped[bool] = mapped_column(default=False)
     signed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invalidated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    invalid_reason: Mapped[str | None] = mapped_column(String(REASON_MAX))
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     privacy_notice_version: Mapped[str] = mapped_column(String(32))
     ip_hash: Mapped[str | None] = mapped_column(String(64))
@@ -192,10 +239,29 @@ class Signature(db.Model):
     __table_args__ = (
         UniqueConstraint("petition_id", "email_normalized"),
         CheckConstraint("length(country) = 2", name="country_code"),
+        # An invalid signature keeps confirmed_at: restoring it gives back its status.
         CheckConstraint(
-            "(status = 'confirmed') = (confirmed_at IS NOT NULL)", name="confirmed_has_time"
+            "status != 'confirmed' OR confirmed_at IS NOT NULL", name="confirmed_has_time"
         ),
-        Index("ix_signature_public", "petition_id", "status", "show_publicly", "confirmed_at"),
+        CheckConstraint("status != 'pending' OR confirmed_at IS NULL", name="pending_unconfirmed"),
+        CheckConstraint(
+            "(status = 'invalid') = (invalidated_at IS NOT NULL)", name="invalid_has_time"
+        ),
+        CheckConstraint(
+            "(email IS NULL) = (email_normalized IS NULL)", name="email_normalized_with_email"
+        ),
+        CheckConstraint("source != 'web' OR email IS NOT NULL", name="web_has_email"),
+        Index(
+            "ix_signature_public",
+            "petition_id",
+            "status",
+            "show_publicly",
+            "hidden",
+            "confirmed_at",
+        ),
+        # The campaign's days and the unconfirmed purge read this order.
+        Index("ix_signature_signed", "petition_id", "signed_at"),
+        Index("ix_signature_country", "petition_id", "status", "country"),
     )
 
 
@@ -248,13 +314,97 @@ class Organizer(UserMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
-    password_hash: Mapped[str] = mapped_column(String(256))
+    # None until an invited organizer chooses a password.
+    password_hash: Mapped[str | None] = mapped_column(String(256))
+    role: Mapped[OrganizerRole] = mapped_column(
+        _enum(OrganizerRole), default=OrganizerRole.ORGANIZER
+    )
     active: Mapped[bool] = mapped_column(default=True)
+    # Part of the login session: changing it (logout, new password) ends every session.
+    session_key: Mapped[str] = mapped_column(String(32), default=lambda: secrets.token_hex(16))
+    invited_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizer.id", ondelete="SET NULL")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    petitions: Mapped[list[Petition]] = relationship(
+        secondary="petition_organizer", order_by="Petition.title"
+    )
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
         return self.active
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role is OrganizerRole.OWNER
+
+    def get_id(self) -> str:
+        """What the login session holds: the id and the current session key."""
+        return f"{self.id}:{self.session_key}"
+
+    def can_work_on(self, petition: Petition) -> bool:
+        """Owners work on every call, organizers on the calls they were given."""
+        return self.is_owner or petition in self.petitions
+
+
+# Which organizers work on which call (owners work on all of them).
+petition_organizer = Table(
+    "petition_organizer",
+    db.Model.metadata,
+    Column("petition_id", ForeignKey("petition.id", ondelete="CASCADE"), primary_key=True),
+    Column("organizer_id", ForeignKey("organizer.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class AuditEntry(db.Model):
+    """One organizer action, appended and never changed: who did what, when, to what.
+
+    It names records by id and never copies personal data, so a withdrawal or a purge
+    leaves nothing of the signer here.
+    """
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    organizer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizer.id", ondelete="SET NULL")
+    )
+    # Kept as text too: the entry outlives the account, and the CLI has no account.
+    actor: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    action: Mapped[str] = mapped_column(String(64))
+    petition_id: Mapped[int | None] = mapped_column(ForeignKey("petition.id", ondelete="SET NULL"))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    petition: Mapped[Petition | None] = relationship()
+
+    __table_args__ = (Index("ix_audit_entry_petition", "petition_id", "at"),)
+
+
+class ExportManifest(db.Model):
+    """What an export held, so a hand-over can be verified later against its file."""
+
+    __tablename__ = "export_manifest"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int | None] = mapped_column(ForeignKey("petition.id", ondelete="SET NULL"))
+    organizer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizer.id", ondelete="SET NULL")
+    )
+    actor: Mapped[str] = mapped_column(String(EMAIL_MAX))
+    who: Mapped[str] = mapped_column(String(32))  # individuals / organizations
+    format: Mapped[str] = mapped_column(String(16))  # csv / jsonl
+    filename: Mapped[str] = mapped_column(String(300))
+    filters: Mapped[dict] = mapped_column(JSON, default=dict)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the last byte has been produced; None for an interrupted download.
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    row_count: Mapped[int | None]
+    sha256: Mapped[str | None] = mapped_column(String(64))
+
+    petition: Mapped[Petition | None] = relationship()
 
 
 class OutgoingMail(db.Model):

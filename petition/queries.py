@@ -10,10 +10,12 @@ from .extensions import db
 from .models import (
     Endorsement,
     EndorsementStatus,
+    Organizer,
     Petition,
     PetitionStatus,
     Signature,
     SignatureStatus,
+    petition_organizer,
 )
 
 
@@ -37,6 +39,16 @@ def open_petitions() -> Select:
 def all_petitions() -> Select:
     """Every call, newest first."""
     return select(Petition).order_by(Petition.created_at.desc(), Petition.id.desc())
+
+
+def petitions_for(organizer: Organizer) -> Select:
+    """The calls an organizer works on (all of them for an owner), newest first."""
+    query = all_petitions()
+    if not organizer.is_owner:
+        query = query.join(petition_organizer).where(
+            petition_organizer.c.organizer_id == organizer.id
+        )
+    return query
 
 
 def petition_by_slug(slug: str) -> Select:
@@ -67,7 +79,10 @@ def forget_counts(petition: Petition) -> None:
 
 
 def count_signatories(petition: Petition) -> Counts:
-    """Confirmed individuals and approved organizations, counted on the indexes now."""
+    """Confirmed individuals and approved organizations, counted on the indexes now.
+
+    A call whose personal data was deleted after its campaign keeps the counts it had.
+    """
     individuals = db.session.scalar(
         select(func.count())
         .select_from(Signature)
@@ -81,12 +96,18 @@ def count_signatories(petition: Petition) -> Counts:
             Endorsement.status == EndorsementStatus.APPROVED,
         )
     )
-    return Counts(individuals or 0, organizations or 0)
+    return Counts(
+        (individuals or 0) + petition.purged_individuals,
+        (organizations or 0) + petition.purged_organizations,
+    )
 
 
 def status_counts(petition: Petition) -> dict[str, int]:
-    """Signatures and endorsements by status, for organizers."""
-    counts: dict[str, int] = {}
+    """Signatures and endorsements by status (and withdrawals), for organizers."""
+    counts: dict[str, int] = {
+        "individuals_withdrawn": petition.signatures_withdrawn,
+        "organizations_withdrawn": petition.endorsements_withdrawn,
+    }
     for model, prefix in ((Signature, "individuals"), (Endorsement, "organizations")):
         rows = db.session.execute(
             select(model.status, func.count())
@@ -106,6 +127,7 @@ def public_signers(petition: Petition) -> Select:
             Signature.petition_id == petition.id,
             Signature.status == SignatureStatus.CONFIRMED,
             Signature.show_publicly.is_(True),
+            Signature.hidden.is_(False),
         )
         .order_by(Signature.confirmed_at.desc(), Signature.id.desc())
     )

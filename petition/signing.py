@@ -155,7 +155,10 @@ def sign(
                 petition_id=petition.id, email_normalized=values["email_normalized"]
             )
         ).scalar_one()
-    if _take_mail_allowance(Signature, signature.id):
+    # A signature an organizer marked invalid gets no mail: it was spam or a fake.
+    if signature.status is not SignatureStatus.INVALID and _take_mail_allowance(
+        Signature, signature.id
+    ):
         template = "confirm" if signature.status is SignatureStatus.PENDING else "already_signed"
         _mail_signer(signature, template)
     return signature
@@ -275,7 +278,16 @@ def confirm(record: Signature | Endorsement, now: datetime | None = None) -> boo
 
 
 def withdraw(record: Signature | Endorsement) -> None:
-    """Delete the signature or endorsement and everything we hold about its signer."""
+    """Delete the signature or endorsement and everything we hold about its signer.
+
+    Only the call's count of withdrawals remembers it (a rare write, so one counter row).
+    """
+    counter = "signatures_withdrawn" if isinstance(record, Signature) else "endorsements_withdrawn"
+    db.session.execute(
+        update(Petition)
+        .where(Petition.id == record.petition_id)
+        .values({counter: getattr(Petition, counter) + 1})
+    )
     db.session.delete(record)
     db.session.flush()
 

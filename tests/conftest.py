@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from petition import create_app, mail, signing
 from petition.extensions import db
-from petition.models import EndorsementStatus, OrganizationType, PetitionStatus
+from petition.models import EndorsementStatus, OrganizationType, OrganizerRole, PetitionStatus
 from petition.petitions import CallContent, save_call
 
 LINK = re.compile(r"https?://\S+/(confirm|withdraw)/(\S+)")
@@ -275,23 +275,38 @@ ORGANIZER_PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture
-def organizer(app):
+def make_organizer(app):
+    """An organizer account: role "owner" or "organizer", working on the given calls."""
     from petition.auth import create_organizer
 
-    account = create_organizer("organizer@example.org", ORGANIZER_PASSWORD)
-    db.session.commit()
-    return account
+    def make(email="helper@example.org", role="organizer", petitions=(), password=None):
+        account = create_organizer(email, password or ORGANIZER_PASSWORD, role=OrganizerRole(role))
+        account.petitions.extend(petitions)
+        db.session.commit()
+        return account
+
+    return make
+
+
+@pytest.fixture
+def organizer(make_organizer):
+    """An owner: works on every call."""
+    return make_organizer("organizer@example.org", role="owner")
+
+
+def log_in(client, organizer, password=ORGANIZER_PASSWORD):
+    """Log a client in as this organizer."""
+    response = client.post(
+        "/organizer/login", data={"email": organizer.email, "password": password}
+    )
+    assert response.status_code == 302, response.data
+    return client
 
 
 @pytest.fixture
 def logged_in(client, organizer):
-    """A client logged in as an organizer."""
-    response = client.post(
-        "/organizer/login",
-        data={"email": organizer.email, "password": ORGANIZER_PASSWORD},
-    )
-    assert response.status_code == 302
-    return client
+    """A client logged in as an owner."""
+    return log_in(client, organizer)
 
 
 def days_ago(days: float) -> datetime:

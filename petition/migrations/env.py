@@ -51,9 +51,22 @@ def run_migrations_online():
     options.setdefault("process_revision_directives", skip_empty_revisions)
     options.setdefault("render_item", render_item)
     with target_db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a SQLite table by dropping it: with foreign keys on, dropping
+            # `petition` would cascade and delete every signature. The pragma only takes
+            # effect outside a transaction, and the keys are checked again afterwards.
+            connection.commit()
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=target_db.metadata, **options)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            connection.commit()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"migration left rows pointing nowhere: {broken[:5]}")
 
 
 if context.is_offline_mode():

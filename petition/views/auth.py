@@ -5,7 +5,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
-from ..auth import authenticate, safe_next_url
+from ..auth import authenticate, end_sessions, safe_next_url
+from ..extensions import db
 from ..forms import ButtonForm, LoginForm
 
 bp = Blueprint("auth", __name__, url_prefix="/organizer")
@@ -37,6 +38,9 @@ def logout():
     """Log out and forget the session."""
     if not ButtonForm().validate_on_submit():
         raise CSRFError()
+    if current_user.is_authenticated:
+        end_sessions(current_user)
+        db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")

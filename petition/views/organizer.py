@@ -1,7 +1,6 @@
 """The organizers' workspace: their calls, moderation and exports. Login required throughout."""
 
 from flask import (
-    Blueprint,
     Response,
     abort,
     flash,
@@ -12,36 +11,24 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from .. import queries, signing
+from .. import audit, queries, signing
 from ..errors import InvalidTransition
 from ..exports import export_csv, export_filename
 from ..extensions import db
 from ..forms import ButtonForm
 from ..models import Endorsement, utcnow
-from . import page_number, petition_or_404
+from . import managed_petition_or_404, organizer_blueprint, page_number
 
-bp = Blueprint("organizer", __name__, url_prefix="/organizer")
-
-
-@bp.before_request
-@login_required
-def _require_login():
-    """Every route of this blueprint is for logged-in organizers only."""
-
-
-@bp.after_request
-def _no_store(response):
-    response.cache_control.no_store = True
-    return response
+bp = organizer_blueprint("organizer", __name__)
 
 
 @bp.get("/")
 def index():
-    """Every call with its counts by status."""
-    petitions = db.session.execute(queries.all_petitions()).scalars().all()
+    """The calls this organizer works on, with their counts by status."""
+    petitions = db.session.execute(queries.petitions_for(current_user)).scalars().all()
     counts = {petition.id: queries.status_counts(petition) for petition in petitions}
     return render_template("organizer/index.html", petitions=petitions, counts=counts)
 
@@ -49,7 +36,7 @@ def index():
 @bp.get("/p/<slug:slug>")
 def petition(slug: str):
     """One call: counts, endorsements awaiting approval, exports."""
-    petition = petition_or_404(slug)
+    petition = managed_petition_or_404(slug)
     awaiting = db.paginate(
         queries.endorsements_awaiting_approval(petition), page=page_number(), per_page=50
     )
@@ -67,6 +54,7 @@ def petition(slug: str):
 def review(endorsement_id: int, decision: str):
     """Approve or reject one endorsement."""
     endorsement = db.get_or_404(Endorsement, endorsement_id)
+    managed_petition_or_404(endorsement.petition.slug)
     if not ButtonForm().validate_on_submit():
         raise CSRFError()
     action = signing.approve if decision == "approve" else signing.reject
@@ -74,6 +62,7 @@ def review(endorsement_id: int, decision: str):
         action(endorsement, current_user)
     except InvalidTransition:
         abort(409)
+    audit.record(decision, petition=endorsement.petition, subject=f"endorsement {endorsement.id}")
     db.session.commit()
     queries.forget_counts(endorsement.petition)
     message = _("%(name)s approved.") if decision == "approve" else _("%(name)s rejected.")
@@ -84,7 +73,7 @@ def review(endorsement_id: int, decision: str):
 @bp.get("/p/<slug:slug>/export/<any(individuals, organizations):who>.csv")
 def export(slug: str, who: str):
     """Download signatories as CSV (confirmed/approved only, unless ?all=1)."""
-    petition = petition_or_404(slug)
+    petition = managed_petition_or_404(slug)
     all_statuses = request.args.get("all") == "1"
     if who == "individuals":
         query = queries.export_individuals(petition, all_statuses)

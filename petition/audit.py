@@ -1,0 +1,57 @@
+"""The audit log: organizer actions appended as they happen, never changed afterwards."""
+
+from flask import has_request_context
+from flask_login import current_user
+from sqlalchemy import Select, event, select
+
+from .extensions import db
+from .models import AuditEntry, Organizer, Petition
+
+# What the log says about who acted when no organizer is logged in (the CLI).
+COMMAND_LINE = "command line"
+
+
+def record(
+    action: str,
+    *,
+    petition: Petition | None = None,
+    subject: str | None = None,
+    organizer: Organizer | None = None,
+    **details: object,
+) -> AuditEntry:
+    """Append one entry, in the caller's transaction: the action and its record commit together.
+
+    `subject` names records by kind and id ("signature 12"); details hold counts and
+    filters, never a signer's name or address.
+    """
+    if organizer is None and has_request_context() and current_user.is_authenticated:
+        organizer = current_user
+    entry = AuditEntry(
+        organizer_id=organizer.id if organizer else None,
+        actor=organizer.email if organizer else COMMAND_LINE,
+        action=action,
+        petition_id=petition.id if petition else None,
+        subject=subject,
+        details={key: value for key, value in details.items() if value is not None},
+    )
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def entries(petition: Petition | None = None) -> Select:
+    """The log, newest first; one call's entries if a call is given."""
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    if petition is not None:
+        query = query.where(AuditEntry.petition_id == petition.id)
+    return query
+
+
+@event.listens_for(AuditEntry, "before_update")
+def _refuse_update(mapper, connection, target) -> None:
+    raise ValueError("audit entries are never changed")
+
+
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_delete(mapper, connection, target) -> None:
+    raise ValueError("audit entries are never deleted")
