@@ -49,10 +49,20 @@ def create_app(config: dict | None = None) -> Flask:
     from .errors import register_error_handlers
     from .limits import init_rate_limits
     from .security import refuse_oversized_bodies, register_security_headers
+    from .views import accounts, calls, exports, imports, moderation, organizer, public, sign
     from .views import auth as auth_views
-    from .views import organizer, public, sign
 
-    for blueprint in (public.bp, sign.bp, auth_views.bp, organizer.bp):
+    for blueprint in (
+        public.bp,
+        sign.bp,
+        auth_views.bp,
+        organizer.bp,
+        calls.bp,
+        moderation.bp,
+        exports.bp,
+        imports.bp,
+        accounts.bp,
+    ):
         app.register_blueprint(blueprint)
     refuse_oversized_bodies(app)  # before anything reads the body
     init_rate_limits(app)

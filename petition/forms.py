@@ -254,3 +254,18 @@ class LoginForm(FlaskForm):
         _l("Password"),
         validators=[InputRequired(_l("This field is required.")), Length(max=1024)],
     )
+
+
+# --- The organizers' workspace: calls (views/calls.py) ---
+
+
+# --- The organizers' workspace: moderation and search (views/moderation.py) ---
+
+
+# --- The organizers' workspace: export filters (views/exports.py) ---
+
+
+# --- The organizers' workspace: imports (views/imports.py) ---
+
+
+# --- The organizers' workspace: accounts (views/accounts.py) ---
