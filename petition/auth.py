@@ -4,12 +4,16 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from flask import request
+from flask import current_app, request
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import mail
+from .errors import InvalidToken
 from .extensions import db, login_manager
-from .models import Organizer, OrganizerRole
+from .models import Organizer, OrganizerRole, Petition
+from .tokens import INVITE, make_token, read_token
 
 MIN_PASSWORD_LENGTH = 12
 # Checked against when the account is unknown, so both answers take as long.
@@ -106,3 +110,75 @@ def safe_next_url(target: str | None) -> str | None:
         if (parts.scheme, parts.netloc) != (host.scheme, host.netloc):
             return None
     return target if target.startswith("/") or parts.netloc else None
+
+
+def invite_organizer(
+    email: str, role: OrganizerRole, petitions: list[Petition], invited_by: Organizer
+) -> Organizer:
+    """Create an account without a password and mail its owner a link to choose one."""
+    organizer = create_organizer(email, None, role=role, invited_by=invited_by)
+    organizer.petitions.extend(petitions)
+    send_invitation(organizer)
+    return organizer
+
+
+def send_invitation(organizer: Organizer) -> None:
+    """Mail (again) the link with which an invited organizer chooses a password."""
+    mail.queue(
+        recipient=organizer.email,
+        template="organizer_invitation",
+        context={
+            "organizer": organizer,
+            "token": make_token(INVITE, "organizer", organizer.id, organizer.session_key),
+            "days": current_app.config["INVITATION_MAX_AGE"] // 86400,
+        },
+    )
+
+
+def organizer_for_invitation(token: str) -> Organizer:
+    """The invited organizer a link is for; InvalidToken once used (the key changes) or wrong."""
+    claim = read_token(INVITE, token, max_age=current_app.config["INVITATION_MAX_AGE"])
+    organizer = db.session.get(Organizer, claim.record_id) if claim.kind == "organizer" else None
+    if organizer is None or not hmac.compare_digest(organizer.session_key, claim.key):
+        raise InvalidToken
+    return organizer
+
+
+def update_organizer(
+    organizer: Organizer,
+    *,
+    role: OrganizerRole,
+    active: bool,
+    petitions: list[Petition],
+    by: Organizer,
+) -> list[str]:
+    """Change an account's role, access and calls; the names of what changed.
+
+    The service always keeps an active owner, and an owner cannot lock themselves out.
+    """
+    losing_owner = organizer.is_owner and (role is not OrganizerRole.OWNER or not active)
+    if losing_owner and organizer.id == by.id:
+        raise AccountError(_("You cannot take away your own owner access."))
+    if losing_owner and _active_owners() <= 1:
+        raise AccountError(_("The service needs at least one active owner."))
+    changed = []
+    if organizer.role is not role:
+        organizer.role = role
+        changed.append("role")
+    if organizer.active != active:
+        organizer.active = active
+        changed.append("active")
+        end_sessions(organizer)
+    if {p.id for p in organizer.petitions} != {p.id for p in petitions}:
+        organizer.petitions = list(petitions)
+        changed.append("calls")
+    db.session.flush()
+    return changed
+
+
+def _active_owners() -> int:
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Organizer)
+        .where(Organizer.role == OrganizerRole.OWNER, Organizer.active.is_(True))
+    )

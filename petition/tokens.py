@@ -11,7 +11,8 @@ from .errors import ExpiredToken, InvalidToken
 
 CONFIRM = "confirm"
 WITHDRAW = "withdraw"
-KINDS = {"signature", "endorsement"}
+INVITE = "invite"  # an invited organizer choosing a password
+KINDS = {"signature", "endorsement", "organizer"}
 
 
 @dataclass(frozen=True)

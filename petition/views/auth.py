@@ -5,9 +5,17 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
-from ..auth import authenticate, end_sessions, safe_next_url
+from .. import audit
+from ..auth import (
+    authenticate,
+    end_sessions,
+    organizer_for_invitation,
+    safe_next_url,
+    set_password,
+)
+from ..errors import ExpiredToken, InvalidToken
 from ..extensions import db
-from ..forms import ButtonForm, LoginForm
+from ..forms import ButtonForm, ChoosePasswordForm, LoginForm
 
 bp = Blueprint("auth", __name__, url_prefix="/organizer")
 
@@ -45,3 +53,27 @@ def logout():
     session.clear()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+def accept_invitation(token: str):
+    """An invited organizer chooses a password; the link then stops working."""
+    try:
+        organizer = organizer_for_invitation(token)
+    except (InvalidToken, ExpiredToken):
+        return render_template("auth/bad_invitation.html"), 404
+    if organizer.password_hash is not None or not organizer.active:
+        return render_template("auth/bad_invitation.html"), 404
+    form = ChoosePasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        set_password(organizer, form.new_password.data)
+        audit.record("accept_invitation", subject=f"organizer {organizer.id}", organizer=organizer)
+        db.session.commit()
+        session.clear()
+        login_user(organizer)
+        flash(_("Welcome! Your password is set."), "success")
+        return redirect(url_for("organizer.index"))
+    if form.is_submitted():
+        status = 422
+    return render_template("auth/invitation.html", form=form, organizer=organizer), status
