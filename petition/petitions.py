@@ -2,16 +2,19 @@
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+from .errors import DomainError, InvalidTransition
 from .extensions import db
 from .models import (
     ADDRESS_MAX,
@@ -20,8 +23,12 @@ from .models import (
     SUMMARY_MAX,
     TITLE_MAX,
     Demand,
+    Endorsement,
+    Organizer,
     Petition,
     PetitionStatus,
+    Signature,
+    utcnow,
 )
 
 CONTENT_DIRECTORY = Path(__file__).parent / "content"
@@ -154,6 +161,12 @@ def save_call(content: CallContent) -> tuple[Petition, bool]:
     if petition is None:
         petition = Petition(slug=content.slug)
         db.session.add(petition)
+    write_call(petition, content)
+    return petition, created
+
+
+def write_call(petition: Petition, content: CallContent) -> None:
+    """Give a call the content's text, settings and demands (the slug excepted); flush."""
     for name in (
         "title",
         "summary",
@@ -170,7 +183,6 @@ def save_call(content: CallContent) -> tuple[Petition, bool]:
         setattr(petition, name, getattr(content, name))
     _replace_demands(petition, content.demands)
     db.session.flush()
-    return petition, created
 
 
 def _replace_demands(petition: Petition, texts: list[str]) -> None:
@@ -197,3 +209,166 @@ def load_shipped_calls() -> list[Petition]:
         if not exists:
             added.append(save_call(content)[0])
     return added
+
+
+# --- Editing calls from the organizers' workspace (views/calls.py) ---
+
+# Limits of the editor's free text, where the model's column is unbounded Text.
+BODY_MAX = 100_000
+DEMAND_MAX = 2_000
+DEMANDS_MAX = 50
+SIGNATURE_GOAL_MAX = 1_000_000_000  # within a 32-bit integer column
+PURGE_AFTER_DAYS_MAX = 3_650
+
+# What an edit can change, in the order the audit log lists it.
+EDITABLE_FIELDS = (
+    "slug",
+    "title",
+    "summary",
+    "body",
+    "demands",
+    "signature_goal",
+    "closes_at",
+    "collects_endorsements",
+    "event_starts_at",
+    "event_timezone",
+    "event_place",
+    "event_address",
+    "purge_after_days",
+)
+
+
+class SlugTaken(DomainError):
+    """Another call already has this address."""
+
+
+class SlugLocked(DomainError):
+    """People signed the call at its address: the address no longer changes."""
+
+
+class NonexistentLocalTime(ValueError):
+    """A wall-clock time skipped by a daylight-saving change in that time zone."""
+
+
+def local_to_utc(local: datetime, timezone: str) -> datetime:
+    """A naive wall-clock time in an IANA zone as aware UTC; refuses times a clock change skips.
+
+    A time that happens twice (clocks going back) is read as the first of the two.
+    """
+    zone = ZoneInfo(timezone)
+    aware = local.replace(tzinfo=zone, fold=0)
+    converted = aware.astimezone(UTC)
+    if converted.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise NonexistentLocalTime(f"{local:%Y-%m-%d %H:%M} does not exist in {timezone}")
+    return converted
+
+
+def slug_is_locked(petition: Petition) -> bool:
+    """Whether people have signed or endorsed the call, so its address is out in the world."""
+    if petition.id is None:
+        return False
+    if petition.purged_at is not None or petition.signatures_withdrawn:
+        return True
+    if petition.endorsements_withdrawn:
+        return True
+    for model in (Signature, Endorsement):
+        if db.session.execute(select(model.id).filter_by(petition_id=petition.id).limit(1)).first():
+            return True
+    return False
+
+
+def _call_state(petition: Petition) -> dict[str, object]:
+    state = {name: getattr(petition, name) for name in EDITABLE_FIELDS if name != "demands"}
+    state["demands"] = [demand.text for demand in petition.demands]
+    return state
+
+
+def _ensure_slug_free(slug: str, petition: Petition | None = None) -> None:
+    other = db.session.execute(select(Petition.id).filter_by(slug=slug)).scalar_one_or_none()
+    if other is not None and (petition is None or other != petition.id):
+        raise SlugTaken(slug)
+
+
+def create_call(
+    content: CallContent, organizer: Organizer, purge_after_days: int | None = None
+) -> tuple[Petition, list[str]]:
+    """Add a new call, written as `save_call` writes one; its creator is given rights on it.
+
+    Returns the call and the names of the fields that were given a value.
+    Raises SlugTaken if the address is in use (also when another organizer just took it).
+    """
+    _ensure_slug_free(content.slug)
+    # Not save_call's look-up by slug: a call created meanwhile must not be overwritten.
+    petition = Petition(slug=content.slug, purge_after_days=purge_after_days)
+    db.session.add(petition)
+    try:
+        write_call(petition, content)
+        organizer.petitions.append(petition)
+        db.session.flush()
+    except IntegrityError as error:  # the same slug, created a moment ago
+        raise SlugTaken(content.slug) from error
+    given = [name for name, value in _call_state(petition).items() if value not in (None, "", [])]
+    return petition, given
+
+
+def edit_call(
+    petition: Petition, content: CallContent, purge_after_days: int | None = None
+) -> list[str]:
+    """Change a call as `save_call` does, keeping its status; signatures are never touched.
+
+    The address (slug) changes only while nobody has signed or endorsed the call, and
+    only to a free one: raises SlugLocked or SlugTaken. Returns the changed field names.
+    """
+    before = _call_state(petition)
+    if content.slug != petition.slug:
+        if slug_is_locked(petition):
+            raise SlugLocked(petition.slug)
+        _ensure_slug_free(content.slug, petition)
+        petition.slug = content.slug
+    # Opening and closing have their own buttons (and their own audit entries).
+    content = replace(content, status=petition.status)
+    petition.purge_after_days = purge_after_days
+    try:
+        write_call(petition, content)
+    except IntegrityError as error:
+        raise SlugTaken(content.slug) from error
+    after = _call_state(petition)
+    return [name for name in EDITABLE_FIELDS if before[name] != after[name]]
+
+
+def close_call(petition: Petition, now: datetime | None = None) -> None:
+    """Stop the call taking signatures now."""
+    if petition.status is PetitionStatus.CLOSED:
+        raise InvalidTransition("the call is already closed")
+    petition.status = PetitionStatus.CLOSED
+    petition.closed_at = now or utcnow()
+    db.session.flush()
+
+
+def reopen_call(petition: Petition) -> None:
+    """Let a closed call take signatures again (until its closing date, if it has one)."""
+    if petition.status is PetitionStatus.OPEN:
+        raise InvalidTransition("the call is already open")
+    if petition.purged_at is not None:
+        raise InvalidTransition("the call's personal data was deleted after its campaign")
+    petition.status = PetitionStatus.OPEN
+    petition.closed_at = None
+    db.session.flush()
+
+
+def clean_markdown_text(value: str | None) -> str:
+    """Multi-line text as typed: NFC, line ends as LF, tabs as spaces, blank ends trimmed.
+
+    Unlike `signing.clean_text`, line breaks stay: they carry Markdown paragraphs and lists.
+    """
+    if value is None:
+        return ""
+    value = unicodedata.normalize("NFC", value)
+    value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", "    ")
+    return value.strip()
+
+
+@lru_cache(maxsize=1)
+def timezone_names() -> list[str]:
+    """The IANA time zones this machine knows, sorted."""
+    return sorted(name for name in available_timezones() if "/" in name or name == "UTC")

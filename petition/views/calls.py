@@ -1,5 +1,200 @@
 """Creating, editing, closing and reopening calls."""
 
-from . import organizer_blueprint
+from zoneinfo import ZoneInfo
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+
+from .. import audit, petitions
+from ..errors import InvalidTransition
+from ..extensions import db
+from ..forms import ButtonForm, CallForm
+from ..models import Petition, PetitionStatus
+from . import managed_petition_or_404, organizer_blueprint
 
 bp = organizer_blueprint("calls", __name__)
+
+# A call's text and demands, URL-encoded, outgrow the limit meant for signing forms.
+EDITOR_MAX_CONTENT_LENGTH = 2 * 1024 * 1024
+
+
+@bp.route("/calls/new", methods=["GET", "POST"])
+def new():
+    """Write a new call; its author is given rights on it."""
+    request.max_content_length = EDITOR_MAX_CONTENT_LENGTH
+    form = CallForm()
+    if form.is_submitted() and not form.preview.data and form.validate():
+        try:
+            petition, given = petitions.create_call(
+                _content(form, PetitionStatus.OPEN), current_user, form.purge_after_days.data
+            )
+        except petitions.SlugTaken:
+            db.session.rollback()
+            form.slug.errors.append(_("Another call already has this address."))
+        else:
+            audit.record("create_call", petition=petition, changed=given)
+            db.session.commit()
+            flash(_("The call “%(title)s” is created.", title=petition.title), "success")
+            return redirect(url_for("calls.edit", slug=petition.slug))
+    return _editor(form, None)
+
+
+@bp.route("/p/<slug:slug>/edit", methods=["GET", "POST"])
+def edit(slug: str):
+    """Change a call's text, demands, event, dates and retention; never its signatures."""
+    petition = managed_petition_or_404(slug)
+    request.max_content_length = EDITOR_MAX_CONTENT_LENGTH
+    if request.method == "POST":
+        form = CallForm(current_timezone=petition.event_timezone)
+    else:
+        form = CallForm(data=_initial(petition), current_timezone=petition.event_timezone)
+    if form.is_submitted() and not form.preview.data and form.validate():
+        try:
+            changed = petitions.edit_call(
+                petition, _content(form, petition.status), form.purge_after_days.data
+            )
+        except petitions.SlugLocked:
+            db.session.rollback()
+            form.slug.errors.append(
+                _("People have signed this call at its address: the address no longer changes.")
+            )
+        except petitions.SlugTaken:
+            db.session.rollback()
+            form.slug.errors.append(_("Another call already has this address."))
+        else:
+            if changed:
+                audit.record("edit_call", petition=petition, changed=changed)
+            db.session.commit()
+            if changed:
+                flash(_("Saved."), "success")
+            else:
+                flash(_("Nothing was changed."), "info")
+            return redirect(url_for("calls.edit", slug=petition.slug))
+    return _editor(form, petition)
+
+
+@bp.post("/p/<slug:slug>/close")
+def close(slug: str):
+    """Stop taking signatures now."""
+    petition = managed_petition_or_404(slug)
+    if not ButtonForm().validate_on_submit():
+        raise CSRFError()
+    try:
+        petitions.close_call(petition)
+    except InvalidTransition:
+        flash(_("This call was already closed."), "info")
+    else:
+        audit.record("close_call", petition=petition, changed=["status", "closed_at"])
+        db.session.commit()
+        flash(_("The call is closed: the forms no longer take signatures."), "success")
+    return redirect(url_for("calls.edit", slug=petition.slug))
+
+
+@bp.post("/p/<slug:slug>/reopen")
+def reopen(slug: str):
+    """Take signatures again."""
+    petition = managed_petition_or_404(slug)
+    if not ButtonForm().validate_on_submit():
+        raise CSRFError()
+    if petition.status is PetitionStatus.OPEN:
+        flash(_("This call was already open."), "info")
+        return redirect(url_for("calls.edit", slug=petition.slug))
+    try:
+        petitions.reopen_call(petition)
+    except InvalidTransition:
+        flash(
+            _("This call's personal data was deleted after its campaign: it cannot reopen."),
+            "error",
+        )
+        return redirect(url_for("calls.edit", slug=petition.slug))
+    audit.record("reopen_call", petition=petition, changed=["status", "closed_at"])
+    db.session.commit()
+    if petition.is_open():
+        flash(_("The call is open again."), "success")
+    else:
+        flash(
+            _(
+                "The call is open again, but its closing date has passed: "
+                "change it to take signatures."
+            ),
+            "error",
+        )
+    return redirect(url_for("calls.edit", slug=petition.slug))
+
+
+def _editor(form: CallForm, petition: Petition | None):
+    """The editor's page: after a preview or a refused save, the form as it was sent."""
+    preview = None
+    if form.is_submitted() and form.preview.data:
+        form.validate()
+        preview = {
+            "title": form.title.data,
+            "summary": form.summary.data,
+            "body": petitions.render_markdown(form.body.data or ""),
+            "demands": form.demand_texts(),
+        }
+    slug_locked = petition is not None and petitions.slug_is_locked(petition)
+    if slug_locked:
+        form.slug.description = _(
+            "The end of the call's web address. People have signed at this address and "
+            "shared it, so it no longer changes."
+        )
+    form.add_demand_slots()
+    page = render_template(
+        "organizer/calls/form.html",
+        form=form,
+        petition=petition,
+        preview=preview,
+        slug_locked=slug_locked,
+        button=ButtonForm(),
+    )
+    return page, 422 if form.errors else 200
+
+
+def _content(form: CallForm, status: PetitionStatus) -> petitions.CallContent:
+    """The call as the form describes it, in the shape content files are read into."""
+    has_event = form.event_starts_at.data is not None
+    return petitions.CallContent(
+        slug=form.slug.data,
+        title=form.title.data,
+        summary=form.summary.data or "",
+        body=form.body.data or "",
+        demands=form.demand_texts(),
+        status=status,
+        signature_goal=form.signature_goal.data,
+        closes_at=form.utc(form.closes_at),
+        collects_endorsements=form.collects_endorsements.data,
+        event_starts_at=form.utc(form.event_starts_at),
+        event_timezone=form.timezone.data if has_event else None,
+        event_place=form.event_place.data or None,
+        event_address=form.event_address.data or None,
+    )
+
+
+def _initial(petition: Petition) -> dict:
+    """The form's values for a stored call; times in its event's zone, else UTC."""
+    zone = petition.event_timezone or "UTC"
+
+    def local(moment):
+        return moment.astimezone(ZoneInfo(zone)).replace(tzinfo=None) if moment else None
+
+    return {
+        "title": petition.title,
+        "slug": petition.slug,
+        "summary": petition.summary,
+        "body": petition.body,
+        "demands": [
+            {"position": number, "text": demand.text}
+            for number, demand in enumerate(petition.demands, start=1)
+        ],
+        "signature_goal": petition.signature_goal,
+        "timezone": zone,
+        "closes_at": local(petition.closes_at),
+        "collects_endorsements": petition.collects_endorsements,
+        "event_starts_at": local(petition.event_starts_at),
+        "event_place": petition.event_place,
+        "event_address": petition.event_address,
+        "purge_after_days": petition.purge_after_days,
+    }
