@@ -1,0 +1,276 @@
+"""Moderation: hiding signatures, marking them invalid (one or many), reviewing endorsements.
+
+These functions add and flush but never commit: the view or command commits once, so
+a refused action leaves nothing half-stored. Each records its audit entry in the same
+transaction, naming records by id and never copying a signer's name or address.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import ColumnElement, case, func, literal, select, update
+
+from . import audit, queries, signing
+from .errors import InvalidTransition
+from .extensions import db
+from .models import (
+    Endorsement,
+    EndorsementStatus,
+    Organizer,
+    Petition,
+    Signature,
+    SignatureStatus,
+    utcnow,
+)
+
+# What bulk invalidation may touch: everything not already invalid.
+_VALID_STATUSES = (SignatureStatus.PENDING, SignatureStatus.CONFIRMED)
+
+
+@dataclass(frozen=True)
+class SignatureCriteria:
+    """A search among a call's signatures; empty parts match everything.
+
+    `name` and `email` are case-insensitive fragments; `domain` is the exact part after
+    the @ of the normalized address; the dates are inclusive days in UTC.
+    """
+
+    name: str = ""
+    email: str = ""
+    domain: str = ""
+    signed_from: date | None = None
+    signed_until: date | None = None
+    status: SignatureStatus | None = None
+
+    def narrows(self) -> bool:
+        """Whether anything but the status is given (bulk actions need that much)."""
+        return bool(self.name or self.email or self.domain or self.signed_from or self.signed_until)
+
+    def conditions(self, petition: Petition) -> list[ColumnElement[bool]]:
+        """The WHERE clauses of this search in a call."""
+        where: list[ColumnElement[bool]] = [Signature.petition_id == petition.id]
+        if self.name:
+            where.append(Signature.full_name.icontains(self.name, autoescape=True))
+        if self.email:
+            where.append(Signature.email_normalized.contains(self.email.lower(), autoescape=True))
+        if self.domain:
+            where.append(
+                Signature.email_normalized.endswith("@" + self.domain.lower(), autoescape=True)
+            )
+        if self.signed_from:
+            where.append(Signature.signed_at >= _start_of(self.signed_from))
+        if self.signed_until:
+            where.append(Signature.signed_at < _start_of(self.signed_until + timedelta(days=1)))
+        if self.status is not None:
+            where.append(Signature.status == self.status)
+        return where
+
+    def for_audit(self) -> dict[str, str]:
+        """The criteria as the audit log keeps them (an organizer's input, not a signer's)."""
+        values = {
+            "name": self.name,
+            "email": self.email,
+            "domain": self.domain,
+            "signed_from": self.signed_from.isoformat() if self.signed_from else "",
+            "signed_until": self.signed_until.isoformat() if self.signed_until else "",
+            "status": self.status.value if self.status else "",
+        }
+        return {key: value for key, value in values.items() if value}
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def hide(signature: Signature) -> None:
+    """Keep a signature out of the public list; it still counts."""
+    if signature.hidden:
+        raise InvalidTransition
+    signature.hidden = True
+    db.session.flush()
+    audit.record("hide", petition=signature.petition, subject=f"signature {signature.id}")
+
+
+def unhide(signature: Signature) -> None:
+    """Show a hidden signature in the public list again (if its signer chose to be shown)."""
+    if not signature.hidden:
+        raise InvalidTransition
+    signature.hidden = False
+    db.session.flush()
+    audit.record("unhide", petition=signature.petition, subject=f"signature {signature.id}")
+
+
+def invalidate(
+    signature: Signature, reason: str | None = None, now: datetime | None = None
+) -> None:
+    """Mark a signature invalid (spam, a fake name): kept and restorable, never counted."""
+    if signature.status is SignatureStatus.INVALID:
+        raise InvalidTransition
+    signature.status = SignatureStatus.INVALID
+    signature.invalidated_at = now or utcnow()
+    signature.invalid_reason = reason or None
+    db.session.flush()
+    audit.record(
+        "invalidate",
+        petition=signature.petition,
+        subject=f"signature {signature.id}",
+        reason=reason or None,
+    )
+
+
+def restore(signature: Signature) -> None:
+    """Undo an invalidation: confirmed again if it had been confirmed, else pending."""
+    if signature.status is not SignatureStatus.INVALID:
+        raise InvalidTransition
+    signature.status = (
+        SignatureStatus.CONFIRMED if signature.confirmed_at else SignatureStatus.PENDING
+    )
+    signature.invalidated_at = None
+    signature.invalid_reason = None
+    db.session.flush()
+    audit.record(
+        "restore",
+        petition=signature.petition,
+        subject=f"signature {signature.id}",
+        status=signature.status.value,
+    )
+
+
+def count_invalidatable(petition: Petition, criteria: SignatureCriteria) -> int:
+    """How many signatures invalidate_matching would change now."""
+    return _count(petition, criteria, Signature.status.in_(_VALID_STATUSES))
+
+
+def count_restorable(petition: Petition, criteria: SignatureCriteria) -> int:
+    """How many signatures restore_matching would change now."""
+    return _count(petition, criteria, Signature.status == SignatureStatus.INVALID)
+
+
+def _count(petition: Petition, criteria: SignatureCriteria, status: ColumnElement[bool]) -> int:
+    query = select(func.count()).select_from(Signature).where(*_bulk_where(petition, criteria))
+    return db.session.scalar(query.where(status)) or 0
+
+
+def _bulk_where(petition: Petition, criteria: SignatureCriteria) -> list[ColumnElement[bool]]:
+    # A bulk action never runs on a whole call by accident, and ignores the status
+    # filter: each action picks the statuses it can change.
+    if not criteria.narrows():
+        raise ValueError("a bulk action needs a name, an email, a domain or dates")
+    return SignatureCriteria(**{**criteria.__dict__, "status": None}).conditions(petition)
+
+
+def invalidate_matching(
+    petition: Petition,
+    criteria: SignatureCriteria,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Mark every matching pending or confirmed signature invalid, in one UPDATE; the count."""
+    result = db.session.execute(
+        update(Signature)
+        .where(*_bulk_where(petition, criteria), Signature.status.in_(_VALID_STATUSES))
+        .values(
+            status=SignatureStatus.INVALID,
+            invalidated_at=now or utcnow(),
+            invalid_reason=reason or None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    _expire_loaded_signatures()
+    audit.record(
+        "invalidate_bulk",
+        petition=petition,
+        criteria=criteria.for_audit(),
+        count=result.rowcount,
+        reason=reason or None,
+    )
+    return result.rowcount
+
+
+def restore_matching(petition: Petition, criteria: SignatureCriteria) -> int:
+    """Restore every matching invalid signature, in one UPDATE; the count."""
+    status_type = Signature.__table__.c.status.type
+    result = db.session.execute(
+        update(Signature)
+        .where(*_bulk_where(petition, criteria), Signature.status == SignatureStatus.INVALID)
+        .values(
+            status=case(
+                (
+                    Signature.confirmed_at.is_not(None),
+                    literal(SignatureStatus.CONFIRMED, status_type),
+                ),
+                else_=literal(SignatureStatus.PENDING, status_type),
+            ),
+            invalidated_at=None,
+            invalid_reason=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    _expire_loaded_signatures()
+    audit.record(
+        "restore_bulk", petition=petition, criteria=criteria.for_audit(), count=result.rowcount
+    )
+    return result.rowcount
+
+
+def _expire_loaded_signatures() -> None:
+    # The UPDATE bypassed the session: signatures it holds must be read again.
+    for record in list(db.session.identity_map.values()):
+        if isinstance(record, Signature):
+            db.session.expire(record)
+
+
+def approve_many(
+    petition: Petition, endorsements: Sequence[Endorsement], organizer: Organizer
+) -> int:
+    """Approve several endorsements awaiting approval at once; all or none."""
+    return _review_many(petition, endorsements, organizer, signing.approve, "approve_bulk")
+
+
+def reject_many(
+    petition: Petition, endorsements: Sequence[Endorsement], organizer: Organizer
+) -> int:
+    """Reject several endorsements awaiting approval at once; all or none."""
+    return _review_many(petition, endorsements, organizer, signing.reject, "reject_bulk")
+
+
+def _review_many(petition, endorsements, organizer, decide, action) -> int:
+    if not endorsements:
+        raise InvalidTransition
+    now = utcnow()
+    for endorsement in endorsements:
+        # Only the awaiting list: a bulk action never overturns an earlier decision.
+        if (
+            endorsement.petition_id != petition.id
+            or endorsement.status is not EndorsementStatus.AWAITING_APPROVAL
+        ):
+            raise InvalidTransition
+        decide(endorsement, organizer, now)
+    ids = sorted(endorsement.id for endorsement in endorsements)
+    audit.record(action, petition=petition, organizer=organizer, ids=ids, count=len(ids))
+    return len(ids)
+
+
+# The chart of the campaign page stays bounded: at most this many days.
+CHART_DAYS = 90
+
+
+def confirmations_by_day(
+    petition: Petition, today: date | None = None, days: int = CHART_DAYS
+) -> list[tuple[date, int]]:
+    """Confirmed signatures per UTC day over the campaign's last `days` days, gaps as zeros."""
+    today = today or utcnow().date()
+    ended = petition.ended_at
+    last = min(today, ended.date()) if ended else today
+    first = last - timedelta(days=days - 1)
+    rows = db.session.execute(
+        queries.confirmed_per_day(petition, _start_of(first), _start_of(last + timedelta(days=1)))
+    ).all()
+    counts = {day: number for day, number in rows}
+    # From the call's first day (or first confirmation), never after the last day.
+    start = min(max(first, min([petition.created_at.date(), *counts])), last)
+    return [
+        (start + timedelta(days=n), counts.get(start + timedelta(days=n), 0))
+        for n in range((last - start).days + 1)
+    ]
