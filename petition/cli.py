@@ -1,18 +1,34 @@
 """`flask --app petition ...` commands: thin wrappers over the domain functions."""
 
+import json
 from pathlib import Path
 
 import click
 import flask_migrate
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import inspect, select
 
-from . import audit, mail, petitions, queries, switches
+from . import audit, mail, petitions, queries, retention, switches
 from .auth import AccountError, create_organizer
-from .exports import export_csv
+from .errors import InvalidTransition
+from .exports import (
+    FORMATS,
+    STATUSES,
+    ExportFilters,
+    manifest_document,
+    start_export,
+    stream_export,
+)
 from .extensions import db
-from .models import Organizer, OrganizerRole, Petition
+from .models import (
+    ExportManifest,
+    OrganizationType,
+    Organizer,
+    OrganizerRole,
+    Petition,
+    SignatureSource,
+)
 
 
 def register_commands(app: Flask) -> None:
@@ -23,6 +39,8 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(export)
     app.cli.add_command(mail_cli)
     app.cli.add_command(signing_cli)
+    app.cli.add_command(import_signatures_command)
+    app.cli.add_command(purge)
 
 
 # The revision whose schema `create_all` produced before the service had migrations.
@@ -128,17 +146,75 @@ def list_petitions() -> None:
 @click.command("export")
 @click.argument("slug")
 @click.option("--who", type=click.Choice(["individuals", "organizations"]), default="individuals")
-@click.option("--all-statuses", is_flag=True, help="Include pending, rejected, ... too.")
-@click.option("-o", "--output", type=click.File("wb"), default="-", help="File, or - for stdout.")
-def export(slug: str, who: str, all_statuses: bool, output) -> None:
-    """Export a call's signatories as CSV (confirmed individuals / approved organizations)."""
+@click.option(
+    "--status",
+    type=click.Choice(sorted({s for statuses in STATUSES.values() for s in statuses})),
+    help="Default: confirmed individuals / approved organizations; 'all' includes invalid ones.",
+)
+@click.option("--all-statuses", is_flag=True, help="Every status (the same as --status all).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), help="Signed from this UTC day.")
+@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Until this UTC day, included.")
+@click.option("--country", help="A two-letter country code, such as FR.")
+@click.option("--wants-updates", is_flag=True, help="Only individuals who asked for news.")
+@click.option("--source", type=click.Choice([s.value for s in SignatureSource]))
+@click.option("--org-type", type=click.Choice([t.value for t in OrganizationType]))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    default="-",
+    help="File (a manifest is written beside it as FILE.manifest.json), or - for stdout.",
+)
+def export(
+    slug: str,
+    who: str,
+    status: str | None,
+    all_statuses: bool,
+    since,
+    until,
+    country: str | None,
+    wants_updates: bool,
+    source: str | None,
+    org_type: str | None,
+    fmt: str,
+    output: Path,
+) -> None:
+    """Export a call's signatories (confirmed individuals / approved organizations by default)."""
     petition = _petition_or_fail(slug)
-    if who == "individuals":
-        query = queries.export_individuals(petition, all_statuses)
-    else:
-        query = queries.export_organizations(petition, all_statuses)
-    for chunk in export_csv(query, who):
-        output.write(chunk)
+    if all_statuses and status not in (None, "all"):
+        raise click.UsageError("--all-statuses and --status disagree")
+    filters = ExportFilters(
+        who=who,
+        status="all" if all_statuses else status,
+        since=since.date() if since else None,
+        until=until.date() if until else None,
+        country=country.upper() if country else None,
+        wants_updates=wants_updates,
+        source=source,
+        org_type=org_type,
+    )
+    problems = filters.problems()
+    if problems:
+        options = (f"--{name.replace('_', '-')}: {text}" for name, text in problems.items())
+        raise click.UsageError("; ".join(options))
+    query = filters.query(petition)
+    manifest = start_export(petition, filters, fmt)
+    db.session.commit()
+    manifest_id = manifest.id
+    to_file = str(output) != "-"
+    with click.open_file(str(output), "wb") as out:
+        for chunk in stream_export(manifest_id, who, fmt, query):
+            out.write(chunk)
+    db.session.commit()
+    manifest = db.session.get(ExportManifest, manifest_id)
+    document = json.dumps(manifest_document(manifest), indent=2, ensure_ascii=False) + "\n"
+    if to_file:
+        manifest_file = output.with_name(output.name + ".manifest.json")
+        manifest_file.write_text(document, encoding="utf-8")
+        click.echo(
+            f"{manifest.row_count} rows written to {output}; manifest {manifest_file}", err=True
+        )
 
 
 mail_cli = AppGroup("mail", help="The outgoing mail queue.")
@@ -185,3 +261,107 @@ def resume_signing() -> None:
     switches.resume_signing()
     db.session.commit()
     click.echo("Signing resumed.")
+
+
+@click.command("purge")
+@click.option(
+    "--unconfirmed-older-than",
+    "days",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Delete signatures unconfirmed after DAYS days [default: PURGE_UNCONFIRMED_DAYS, 30].",
+)
+@click.option("--call", "slug", help="Delete every signature of this closed call now.")
+@click.option("--yes", is_flag=True, help="Do not ask before deleting a whole call's data.")
+def purge(days: int | None, slug: str | None, yes: bool) -> None:
+    """Delete personal data no longer needed; run it daily (cron, a systemd timer).
+
+    Without --call: unconfirmed signatures past their retention, and every call whose
+    `purge_after_days` have passed since its campaign ended (counts are kept).
+    """
+    if slug is not None:
+        petition = _petition_or_fail(slug)
+        if not yes:
+            click.confirm(f"Delete every signature of {petition.slug}, keeping counts?", abort=True)
+        try:
+            deleted = retention.purge_call(petition)
+        except InvalidTransition as error:
+            raise click.ClickException(str(error)) from error
+        db.session.commit()
+        queries.forget_counts(petition)
+        click.echo(
+            f"{petition.slug}: {deleted['signatures']} signatures and "
+            f"{deleted['endorsements']} endorsements deleted; counts kept."
+        )
+        return
+    days = current_app.config["PURGE_UNCONFIRMED_DAYS"] if days is None else days
+    deleted = retention.purge_unconfirmed(days)
+    click.echo(
+        f"Unconfirmed for over {days} days: {deleted['signatures']} signatures and "
+        f"{deleted['endorsements']} endorsements deleted."
+    )
+    for petition in retention.calls_due_for_purge():
+        deleted = retention.purge_call(petition)
+        click.echo(
+            f"{petition.slug} (ended, retention over): {deleted['signatures']} signatures and "
+            f"{deleted['endorsements']} endorsements deleted; counts kept."
+        )
+    db.session.commit()
+
+
+@click.command("import-signatures")
+@click.argument("slug")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--source",
+    type=click.Choice(["paper", "import"]),
+    default="paper",
+    show_default=True,
+    help="paper: collected in the street (email optional); import: another tool's export.",
+)
+@click.option(
+    "--map",
+    "pairs",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="The file's column for one of our fields, e.g. --map full_name=Name (repeatable).",
+)
+@click.option("--keep-valid", is_flag=True, help="Store the valid rows even if some are rejected.")
+@click.option("--dry-run", is_flag=True, help="Check the file and store nothing.")
+def import_signatures_command(
+    slug: str, file: Path, source: str, pairs: tuple[str, ...], keep_valid: bool, dry_run: bool
+) -> None:
+    """Import signatures from a CSV file as confirmed, without mail (no row limit)."""
+    from . import imports
+
+    petition = _petition_or_fail(slug)
+    try:
+        mapping = imports.parse_mapping(pairs)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--map") from error
+    with file.open("rb") as binary:
+        try:
+            csv_file = imports.open_csv(binary)
+            report = imports.import_signatures(
+                petition,
+                csv_file.text,
+                mapping=mapping,
+                source=SignatureSource(source),
+                keep_valid=keep_valid,
+                dry_run=dry_run,
+                filename=file.name,
+                encoding=csv_file.encoding,
+                sha256=csv_file.sha256,
+            )
+        except imports.ImportFileError as error:
+            db.session.rollback()
+            raise click.ClickException(f"{file.name}: {error.message}") from error
+    if report.stored:
+        db.session.commit()
+        queries.forget_counts(petition)
+    else:
+        db.session.rollback()
+    for line in imports.report_lines(report):
+        click.echo(line)
+    if report.failed:
+        raise SystemExit(1)

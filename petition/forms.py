@@ -8,27 +8,58 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    DateField,
+    DateTimeLocalField,
     EmailField,
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
+    IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
+    SubmitField,
+    TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+from wtforms.widgets import CheckboxInput, ListWidget
 
+from . import petitions
+from .auth import MIN_PASSWORD_LENGTH
 from .countries import country_choices
+from .exports import ExportFilters
 from .models import (
+    ADDRESS_MAX,
     AFFILIATION_MAX,
     CITY_MAX,
     EMAIL_MAX,
     NAME_MAX,
     ORGANIZATION_MAX,
+    PLACE_MAX,
+    REASON_MAX,
     ROLE_MAX,
+    SLUG_MAX,
+    SUMMARY_MAX,
+    TITLE_MAX,
     WEBSITE_MAX,
     OrganizationType,
+    SignatureSource,
+    SignatureStatus,
 )
 from .signing import clean_text, has_forbidden_characters, normalize_email
 from .tokens import form_age, form_timestamp
@@ -259,13 +290,602 @@ class LoginForm(FlaskForm):
 # --- The organizers' workspace: calls (views/calls.py) ---
 
 
+def _clean_markdown(value):
+    return petitions.clean_markdown_text(value) if isinstance(value, str) else value
+
+
+def _lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def plain_multiline(form, field) -> None:
+    """Like `plain_text`, for text whose line breaks are kept."""
+    if field.data and has_forbidden_characters(field.data.replace("\n", "")):
+        raise ValidationError(_l("Please remove the invisible or control characters."))
+
+
+def _markdown_text(label, limit, **kwargs):
+    return TextAreaField(
+        label,
+        filters=[_clean_markdown],
+        validators=[
+            Optional(),
+            Length(max=limit, message=_l("At most %(max)d characters, please.")),
+            plain_multiline,
+        ],
+        **kwargs,
+    )
+
+
+def _whole_number(label, minimum, maximum, message, **kwargs):
+    return IntegerField(
+        label,
+        validators=[Optional(), NumberRange(min=minimum, max=maximum, message=message)],
+        **kwargs,
+    )
+
+
+def _local_datetime(label, **kwargs):
+    # The "T" form first: it is what a datetime-local input shows and sends.
+    return DateTimeLocalField(
+        label,
+        format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"],
+        validators=[Optional()],
+        **kwargs,
+    )
+
+
+class TimeZoneField(ChoiceField):
+    """An IANA time zone from the list this machine knows."""
+
+    def pre_validate(self, form) -> None:
+        if self.data not in {choice.value for choice in self.choices}:
+            raise ValidationError(_l("Please choose a time zone from the list."))
+
+
+class DemandForm(Form):
+    """One demand of a call: its text and its place in the list (no CSRF: part of CallForm)."""
+
+    position = _whole_number(
+        _l("Position"),
+        1,
+        petitions.DEMANDS_MAX * 10,
+        _l("A position is a whole number from %(min)d to %(max)d."),
+    )
+    text = _markdown_text(
+        _l("Demand"),
+        petitions.DEMAND_MAX,
+        description=_l("Leave empty to remove this demand."),
+    )
+
+
+class CallForm(FlaskForm):
+    """A call: its text, demands, event, goal, closing date and retention."""
+
+    title = _text(_l("Title"), TITLE_MAX)
+    slug = StringField(
+        _l("Address"),
+        filters=[_clean, _lower],
+        validators=[
+            DataRequired(_l("This field is required.")),
+            Length(max=SLUG_MAX, message=_l("At most %(max)d characters, please.")),
+            Regexp(
+                rf"\A{petitions.SLUG_PATTERN}\Z",
+                message=_l("Use lower-case letters, digits and single hyphens, e.g. calais-2030."),
+            ),
+        ],
+        description=_l(
+            "The end of the call's web address: /p/…. It can change only until the first "
+            "person signs or endorses: after that, people have shared the link."
+        ),
+    )
+    summary = TextAreaField(
+        _l("Summary (optional)"),
+        filters=[_clean],
+        validators=[
+            Optional(),
+            Length(max=SUMMARY_MAX, message=_l("At most %(max)d characters, please.")),
+            plain_text,
+        ],
+        description=_l("One paragraph, shown under the title and by search engines."),
+    )
+    body = _markdown_text(
+        _l("Text of the call"),
+        petitions.BODY_MAX,
+        description=_l(
+            "Markdown: a blank line between paragraphs, **bold**, *italics*, "
+            "[a link](https://example.org), lists with - at the start of lines. "
+            "HTML is shown as typed, not interpreted."
+        ),
+    )
+    # Room for a full list with blanks; a longer list is refused in validate(), not cut.
+    demands = FieldList(FormField(DemandForm), max_entries=petitions.DEMANDS_MAX * 2)
+    signature_goal = _whole_number(
+        _l("Signature goal (optional)"),
+        1,
+        petitions.SIGNATURE_GOAL_MAX,
+        _l("The goal is a whole number of signatures, at least 1."),
+    )
+    timezone = TimeZoneField(
+        _l("Time zone"),
+        validators=[InputRequired(_l("Please choose a time zone from the list."))],
+        default="UTC",
+        description=_l(
+            "The event's start and the closing date are read in this time zone. It is kept "
+            "with the event; a call without an event shows its closing date in UTC."
+        ),
+    )
+    closes_at = _local_datetime(
+        _l("Closing date and time (optional)"),
+        description=_l(
+            "In the time zone above, e.g. 2030-10-14 18:00. The forms refuse signatures "
+            "from then on. Leave empty to keep the call open until you close it."
+        ),
+    )
+    collects_endorsements = BooleanField(_l("Organizations can endorse this call"), default=True)
+    event_starts_at = _local_datetime(
+        _l("Event: start (optional)"),
+        description=_l("Local time in the time zone above, e.g. 2030-10-14 14:00."),
+    )
+    event_place = _text(_l("Event: place (optional)"), PLACE_MAX, required=False)
+    event_address = _text(_l("Event: address (optional)"), ADDRESS_MAX, required=False)
+    purge_after_days = _whole_number(
+        _l("Delete personal data after (days, optional)"),
+        0,
+        petitions.PURGE_AFTER_DAYS_MAX,
+        _l("A whole number of days from %(min)d to %(max)d."),
+        description=_l(
+            "Signers' and contacts' personal data is deleted this many days after the "
+            "campaign ends (the counts stay). Leave empty to keep it."
+        ),
+    )
+    save = SubmitField(_l("Save"))
+    preview = SubmitField(_l("Preview"))
+
+    def __init__(self, *args, current_timezone: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        names = petitions.timezone_names()
+        if current_timezone and current_timezone not in names:
+            names = [current_timezone, *names]  # an older content file's zone stays valid
+        self.timezone.choices = [SelectChoice(name, name) for name in names]
+
+    def add_demand_slots(self, blanks: int = 3) -> None:
+        """Empty demands to fill in, numbered after the last one."""
+        empty = sum(1 for entry in self.demands if not entry.text.data)
+        for _ in range(blanks - empty):
+            if len(self.demands) >= petitions.DEMANDS_MAX:
+                break
+            self.demands.append_entry({"position": len(self.demands) + 1, "text": ""})
+
+    def demand_texts(self) -> list[str]:
+        """The non-empty demands, in the order of their positions (ties keep the form's order)."""
+        numbered = [
+            (entry.position.data or index + 1, index, entry.text.data)
+            for index, entry in enumerate(self.demands)
+            if entry.text.data
+        ]
+        return [text for _, _, text in sorted(numbered)]
+
+    def validate_closes_at(self, field) -> None:
+        self._check_local_time(field)
+
+    def validate_event_starts_at(self, field) -> None:
+        self._check_local_time(field)
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields, then the whole: how many demands, and no event place without a start."""
+        valid = super().validate(extra_validators)
+        if len(self.demand_texts()) > petitions.DEMANDS_MAX:
+            self.form_errors.append(
+                _l("At most %(max)d demands, please.", max=petitions.DEMANDS_MAX)
+            )
+            valid = False
+        start = self.event_starts_at
+        if start.data is None and not start.errors:
+            if self.event_place.data or self.event_address.data:
+                start.errors.append(
+                    _l("Give the event's start, or leave its place and address empty.")
+                )
+                valid = False
+        return valid
+
+    def _check_local_time(self, field) -> None:
+        if field.data is None or self.timezone.errors:
+            return
+        try:
+            petitions.local_to_utc(field.data, self.timezone.data)
+        except petitions.NonexistentLocalTime:
+            raise ValidationError(
+                _l(
+                    "This time does not exist in %(zone)s (the clocks change).",
+                    zone=self.timezone.data,
+                )
+            ) from None
+        except (ValueError, KeyError):
+            raise ValidationError(_l("Please choose a time zone from the list.")) from None
+
+    def utc(self, field):
+        """A date-time field's local value as UTC, read in the chosen time zone."""
+        if field.data is None:
+            return None
+        return petitions.local_to_utc(field.data, self.timezone.data)
+
+
 # --- The organizers' workspace: moderation and search (views/moderation.py) ---
+
+SIGNATURE_STATUSES = {
+    SignatureStatus.PENDING: _l("Waiting for email confirmation"),
+    SignatureStatus.CONFIRMED: _l("Confirmed"),
+    SignatureStatus.INVALID: _l("Invalid"),
+}
+# A bulk review takes at most this many endorsements (a page holds 50).
+BULK_REVIEW_MAX = 500
+
+
+def _domain(value):
+    value = _clean(value)
+    return value.lower().removeprefix("@") if isinstance(value, str) else value
+
+
+def bare_domain(form, field) -> None:
+    """A domain is the part after the @: no @ and no spaces in it."""
+    if field.data and ("@" in field.data or " " in field.data):
+        raise ValidationError(_l("Enter only the part after the @, such as example.org."))
+
+
+class _SignatureCriteriaFields:
+    """What a signature search and a bulk change by search both carry."""
+
+    name = _text(_l("Name contains"), NAME_MAX, required=False)
+    email = StringField(
+        _l("Email contains"),
+        filters=[_clean],
+        validators=[
+            Optional(),
+            Length(max=EMAIL_MAX, message=_l("At most %(max)d characters, please.")),
+            plain_text,
+        ],
+    )
+    domain = StringField(
+        _l("Email domain"),
+        description=_l("The exact part after the @, such as example.org."),
+        filters=[_domain],
+        validators=[
+            Optional(),
+            Length(max=EMAIL_MAX, message=_l("At most %(max)d characters, please.")),
+            plain_text,
+            bare_domain,
+        ],
+    )
+    signed_from = DateField(
+        _l("Signed from (UTC day)"),
+        validators=[Optional()],
+        render_kw={"placeholder": "YYYY-MM-DD"},
+    )
+    signed_until = DateField(
+        _l("Signed until (UTC day, included)"),
+        validators=[Optional()],
+        render_kw={"placeholder": "YYYY-MM-DD"},
+    )
+
+    def validate_signed_until(self, field) -> None:
+        """The period must not end before it starts."""
+        if field.data and self.signed_from.data and field.data < self.signed_from.data:
+            raise ValidationError(_l("The end date is before the start date."))
+
+
+class SignatureSearchForm(_SignatureCriteriaFields, FlaskForm):
+    """Searching a call's signatures: a GET form, it changes nothing."""
+
+    status = ChoiceField(
+        _l("Status"),
+        choices=[SelectChoice("", _l("Any status"))]
+        + [SelectChoice(status.value, label) for status, label in SIGNATURE_STATUSES.items()],
+        default="",
+    )
+
+    class Meta:
+        csrf = False
+
+
+class SignatureBulkForm(_SignatureCriteriaFields, FlaskForm):
+    """Confirming a bulk change: the search again and the count the organizer saw."""
+
+    expected = IntegerField(validators=[InputRequired()])
+    reason = _text(_l("Reason (optional)"), REASON_MAX, required=False)
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields, and at least one criterion besides the status."""
+        valid = super().validate(extra_validators)
+        if not any(
+            (self.name.data, self.email.data, self.domain.data)
+            + (self.signed_from.data, self.signed_until.data)
+        ):
+            self.form_errors.append(_l("Give a name, an email, a domain or dates first."))
+            return False
+        return valid
+
+
+class InvalidateForm(FlaskForm):
+    """Marking one signature invalid, with an optional reason."""
+
+    reason = _text(_l("Reason (optional)"), REASON_MAX, required=False)
+
+
+class EndorsementBulkForm(FlaskForm):
+    """Approving or rejecting the ticked endorsements at once."""
+
+    endorsements = SelectMultipleField(
+        _l("Endorsements"),
+        coerce=int,
+        validate_choice=False,
+        validators=[DataRequired(_l("Tick at least one endorsement."))],
+    )
+    decision = ChoiceField(
+        _l("Decision"),
+        choices=[SelectChoice("approve", _l("Approve")), SelectChoice("reject", _l("Reject"))],
+        validators=[InputRequired(_l("Choose approve or reject."))],
+    )
+
+    def validate_endorsements(self, field) -> None:
+        """A bounded number at once."""
+        if len(field.data) > BULK_REVIEW_MAX:
+            raise ValidationError(_l("At most %(max)d at once, please.", max=BULK_REVIEW_MAX))
 
 
 # --- The organizers' workspace: export filters (views/exports.py) ---
+
+EXPORT_STATUSES = {
+    "": _l("Counted: confirmed individuals, approved organizations"),
+    "confirmed": _l("Individuals: confirmed"),
+    "pending": _l("Waiting for email confirmation"),
+    "invalid": _l("Individuals: invalid"),
+    "awaiting_approval": _l("Organizations: waiting for approval"),
+    "approved": _l("Organizations: approved"),
+    "rejected": _l("Organizations: rejected"),
+    "all": _l("All statuses, invalid ones too"),
+}
+SIGNATURE_SOURCES = {
+    SignatureSource.WEB: _l("The web form"),
+    SignatureSource.PAPER: _l("Paper"),
+    SignatureSource.IMPORT: _l("Imported from another tool"),
+}
+
+
+def _export_date(label):
+    return DateField(
+        label,
+        validators=[Optional()],
+        invalid_value_message=_l("Enter a date as YYYY-MM-DD."),
+        render_kw={"placeholder": "YYYY-MM-DD"},
+    )
+
+
+class ExportFilterForm(FlaskForm):
+    """An export's filters: a GET form (choosing filters changes nothing)."""
+
+    who = ChoiceField(
+        _l("Who"),
+        choices=[
+            SelectChoice("individuals", _l("Individuals")),
+            SelectChoice("organizations", _l("Organizations")),
+        ],
+        default="individuals",
+    )
+    format = ChoiceField(
+        _l("Format"),
+        choices=[
+            SelectChoice("csv", _l("CSV, for spreadsheets")),
+            SelectChoice("jsonl", _l("JSON Lines, for programs")),
+        ],
+        default="csv",
+    )
+    status = ChoiceField(
+        _l("Status"),
+        choices=[SelectChoice(value, label) for value, label in EXPORT_STATUSES.items()],
+        default="",
+    )
+    since = _export_date(_l("Signed or endorsed from (UTC day)"))
+    until = _export_date(_l("Signed or endorsed until (UTC day, included)"))
+    country = ChoiceField(_l("Country"), default="")
+    wants_updates = BooleanField(
+        _l("Only individuals who asked for news (a mailing list)"), default=False
+    )
+    source = ChoiceField(
+        _l("Source (individuals)"),
+        choices=[SelectChoice("", _l("Any source"))]
+        + [SelectChoice(source.value, label) for source, label in SIGNATURE_SOURCES.items()],
+        default="",
+    )
+    org_type = ChoiceField(
+        _l("Type of organization"),
+        choices=[SelectChoice("", _l("Any type"))]
+        + [SelectChoice(kind.value, label) for kind, label in ORGANIZATION_TYPES.items()],
+        default="",
+    )
+
+    class Meta:
+        csrf = False
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.country.choices = [SelectChoice("", _l("Any country"))] + [
+            SelectChoice(code, name) for code, name in country_choices(str(get_locale() or "en"))
+        ]
+
+    def filters(self) -> ExportFilters:
+        """The filters chosen, for exports.py."""
+        return ExportFilters(
+            who=self.who.data,
+            status=self.status.data or None,
+            since=self.since.data,
+            until=self.until.data,
+            country=self.country.data or None,
+            wants_updates=bool(self.wants_updates.data),
+            source=self.source.data or None,
+            org_type=self.org_type.data or None,
+        )
+
+    def validate(self, extra_validators=None) -> bool:
+        """The fields, then the rules between them (exports.ExportFilters.problems)."""
+        if not super().validate(extra_validators):
+            return False
+        for name, message in self.filters().problems().items():
+            self[name].errors.append(message)
+        return not any(field.errors for field in self)
 
 
 # --- The organizers' workspace: imports (views/imports.py) ---
 
 
+def _column(name, label, description=None):
+    return StringField(
+        label,
+        default=name,
+        filters=[_clean],
+        validators=[
+            Length(max=300, message=_l("At most %(max)d characters, please.")),
+            plain_text,
+        ],
+        description=description,
+    )
+
+
+class ImportForm(FlaskForm):
+    """A CSV file of signatures: where they come from, and which column holds what."""
+
+    file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file."))])
+    source = ChoiceField(
+        _l("Where the signatures come from"),
+        choices=[
+            SelectChoice(SignatureSource.PAPER.value, _l("Collected on paper (email optional)")),
+            SelectChoice(
+                SignatureSource.IMPORT.value,
+                _l("Another petition tool, which confirmed them (email required)"),
+            ),
+        ],
+        default=SignatureSource.PAPER.value,
+    )
+    column_full_name = _column(
+        "full_name",
+        _l("Full name"),
+        _l("For first and last names in two columns, write both joined by +."),
+    )
+    column_email = _column("email", _l("Email"))
+    column_city = _column("city", _l("City"))
+    column_country = _column("country", _l("Country"))
+    column_affiliation = _column("affiliation", _l("Affiliation or occupation"))
+    column_show_publicly = _column("show_publicly", _l("Show in the public list"))
+    column_wants_updates = _column("wants_updates", _l("Wants news about the call"))
+    column_signed_on = _column("signed_on", _l("Date of signing"))
+    keep_valid = BooleanField(
+        _l("Store the valid rows even if some are rejected"),
+        description=_l("Without it, nothing is stored from a file with a rejected row."),
+    )
+    check = SubmitField(_l("Check only"))
+    store = SubmitField(_l("Import"))
+
+    def mapping(self) -> dict[str, str]:
+        """Our field -> the column(s) of the file holding it (blank: not in the file)."""
+        prefix = "column_"
+        return {
+            name.removeprefix(prefix): field.data or ""
+            for name, field in self._fields.items()
+            if name.startswith(prefix)
+        }
+
+
 # --- The organizers' workspace: accounts (views/accounts.py) ---
+
+
+class PurgeForm(FlaskForm):
+    """An owner confirming the deletion of a call's personal data by typing its slug."""
+
+    slug = StringField(
+        _l("Type the call's address name to confirm"),
+        filters=[_clean],
+        validators=[InputRequired(_l("This field is required.")), Length(max=SLUG_MAX)],
+    )
+
+
+class CheckboxListField(SelectMultipleField):
+    """Several choices as a list of checkboxes (the calls an organizer works on)."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form) -> None:
+        known = {str(choice.value) for choice in self.choices}
+        if any(str(value) not in known for value in self.data or []):
+            raise ValidationError(_l("Please choose from the list."))
+
+
+def _role():
+    return ChoiceField(
+        _l("Role"),
+        choices=[
+            SelectChoice("organizer", _l("Organizer: works on the calls given below")),
+            SelectChoice("owner", _l("Owner: manages organizer accounts and every call")),
+        ],
+        default="organizer",
+    )
+
+
+def _new_password(label):
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired(_l("This field is required.")),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=1024,
+                message=_l("Between %(min)d and %(max)d characters, please."),
+            ),
+        ],
+        description=_l("At least %(min)d characters; a few unrelated words are easy to remember.")
+        % {"min": MIN_PASSWORD_LENGTH},
+    )
+
+
+def _repeat_password():
+    return PasswordField(
+        _l("The new password again"),
+        validators=[
+            InputRequired(_l("This field is required.")),
+            EqualTo("new_password", _l("The two passwords differ.")),
+        ],
+    )
+
+
+class InvitationForm(FlaskForm):
+    """An owner inviting an organizer."""
+
+    email = _email(_l("Email address"), description=_l("We mail a link to choose a password."))
+    role = _role()
+    calls = CheckboxListField(_l("Calls"), coerce=int)
+
+
+class AccountForm(FlaskForm):
+    """An owner changing an organizer's role, access and calls."""
+
+    role = _role()
+    active = BooleanField(_l("Can log in"))
+    calls = CheckboxListField(_l("Calls"), coerce=int)
+
+
+class ChoosePasswordForm(FlaskForm):
+    """An invited organizer choosing a password."""
+
+    new_password = _new_password(_l("Password"))
+    repeat_password = _repeat_password()
+
+
+class ChangePasswordForm(FlaskForm):
+    """An organizer changing their own password."""
+
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[InputRequired(_l("This field is required.")), Length(max=1024)],
+    )
+    new_password = _new_password(_l("New password"))
+    repeat_password = _repeat_password()

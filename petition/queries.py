@@ -1,22 +1,30 @@
 """Queries as functions returning Select objects or scalars; views paginate or stream them."""
 
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
 
 from flask import current_app
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Date, Select, case, cast, func, select
 
 from .extensions import db
 from .models import (
     Endorsement,
     EndorsementStatus,
+    ExportManifest,
+    OrganizationType,
     Organizer,
     Petition,
     PetitionStatus,
     Signature,
+    SignatureSource,
     SignatureStatus,
     petition_organizer,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,19 +71,30 @@ def public_counts(petition: Petition) -> Counts:
     UK Parliament site learned): counts come from the indexes, and readers of a viral
     call share one count per process for a few seconds instead of each counting.
     """
-    cache = current_app.extensions.setdefault("petition.counts", {})
+    return cached(
+        ("counts", petition.id),
+        current_app.config["COUNTS_CACHE_SECONDS"],
+        lambda: count_signatories(petition),
+    )
+
+
+def cached(key: tuple, seconds: float, compute: Callable[[], T]) -> T:
+    """compute(), shared by this process's requests for `seconds` under `key`."""
+    cache = current_app.extensions.setdefault("petition.cache", {})
     now = time.monotonic()
-    cached = cache.get(petition.id)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    counts = count_signatories(petition)
-    cache[petition.id] = (now + current_app.config["COUNTS_CACHE_SECONDS"], counts)
-    return counts
+    hit = cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = compute()
+    cache[key] = (now + seconds, value)
+    return value
 
 
 def forget_counts(petition: Petition) -> None:
-    """Drop this process's cached counts of a call (the person who just confirmed sees it)."""
-    current_app.extensions.get("petition.counts", {}).pop(petition.id, None)
+    """Drop this process's cached figures of a call (who just acted sees the change)."""
+    cache = current_app.extensions.get("petition.cache", {})
+    for kind in ("counts", "campaign"):
+        cache.pop((kind, petition.id), None)
 
 
 def count_signatories(petition: Petition) -> Counts:
@@ -158,8 +177,17 @@ def endorsements_awaiting_approval(petition: Petition) -> Select:
     )
 
 
-def export_individuals(petition: Petition, all_statuses: bool = False) -> Select:
-    """Signatures to export (confirmed ones unless all statuses are asked for), in columns."""
+def export_individuals(
+    petition: Petition,
+    statuses: Collection[SignatureStatus] | None = (SignatureStatus.CONFIRMED,),
+    *,
+    signed_from: datetime | None = None,
+    signed_before: datetime | None = None,
+    country: str | None = None,
+    wants_updates: bool = False,
+    source: SignatureSource | None = None,
+) -> Select:
+    """Signatures to export, in columns: confirmed ones unless other statuses (None: all)."""
     query = select(
         Signature.full_name,
         Signature.email,
@@ -169,16 +197,35 @@ def export_individuals(petition: Petition, all_statuses: bool = False) -> Select
         Signature.show_publicly,
         Signature.wants_updates,
         Signature.status,
+        Signature.source,
         Signature.signed_at,
         Signature.confirmed_at,
     ).where(Signature.petition_id == petition.id)
-    if not all_statuses:
-        query = query.where(Signature.status == SignatureStatus.CONFIRMED)
+    if statuses is not None:
+        query = query.where(Signature.status.in_(statuses))
+    if signed_from is not None:
+        query = query.where(Signature.signed_at >= signed_from)
+    if signed_before is not None:
+        query = query.where(Signature.signed_at < signed_before)
+    if country is not None:
+        query = query.where(Signature.country == country)
+    if wants_updates:
+        query = query.where(Signature.wants_updates.is_(True))
+    if source is not None:
+        query = query.where(Signature.source == source)
     return query.order_by(Signature.id)
 
 
-def export_organizations(petition: Petition, all_statuses: bool = False) -> Select:
-    """Endorsements to export (approved ones unless all statuses are asked for), in columns."""
+def export_organizations(
+    petition: Petition,
+    statuses: Collection[EndorsementStatus] | None = (EndorsementStatus.APPROVED,),
+    *,
+    endorsed_from: datetime | None = None,
+    endorsed_before: datetime | None = None,
+    country: str | None = None,
+    org_type: OrganizationType | None = None,
+) -> Select:
+    """Endorsements to export, in columns: approved ones unless other statuses (None: all)."""
     approved_at = case(
         (Endorsement.status == EndorsementStatus.APPROVED, Endorsement.reviewed_at)
     ).label("approved_at")
@@ -197,6 +244,93 @@ def export_organizations(petition: Petition, all_statuses: bool = False) -> Sele
         Endorsement.confirmed_at,
         approved_at,
     ).where(Endorsement.petition_id == petition.id)
-    if not all_statuses:
-        query = query.where(Endorsement.status == EndorsementStatus.APPROVED)
+    if statuses is not None:
+        query = query.where(Endorsement.status.in_(statuses))
+    if endorsed_from is not None:
+        query = query.where(Endorsement.endorsed_at >= endorsed_from)
+    if endorsed_before is not None:
+        query = query.where(Endorsement.endorsed_at < endorsed_before)
+    if country is not None:
+        query = query.where(Endorsement.country == country)
+    if org_type is not None:
+        query = query.where(Endorsement.org_type == org_type)
     return query.order_by(Endorsement.id)
+
+
+def export_manifests(petition: Petition) -> Select:
+    """A call's past exports, newest first."""
+    return (
+        select(ExportManifest)
+        .where(ExportManifest.petition_id == petition.id)
+        .order_by(ExportManifest.started_at.desc(), ExportManifest.id.desc())
+    )
+
+
+def handover_signers(petition: Petition) -> Select:
+    """The hand-over's columns of the individuals shown in public, in the order they confirmed."""
+    return (
+        select(Signature.full_name, Signature.city, Signature.country)
+        .where(
+            Signature.petition_id == petition.id,
+            Signature.status == SignatureStatus.CONFIRMED,
+            Signature.show_publicly.is_(True),
+            Signature.hidden.is_(False),
+        )
+        .order_by(Signature.confirmed_at, Signature.id)
+    )
+
+
+# --- The campaign page and moderation (views/moderation.py) ---
+
+
+def confirmed_per_day(petition: Petition, since: datetime, until: datetime) -> Select:
+    """(day, count) of signatures confirmed in [since, until), by UTC day, oldest first.
+
+    One GROUP BY over the index (petition_id, status, ..., confirmed_at); the day is cut
+    in SQL, with each database's own function.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        day = cast(Signature.confirmed_at, Date)
+    else:
+        day = func.date(Signature.confirmed_at, type_=Date)
+    day = day.label("day")
+    return (
+        select(day, func.count().label("signatures"))
+        .where(
+            Signature.petition_id == petition.id,
+            Signature.status == SignatureStatus.CONFIRMED,
+            Signature.confirmed_at >= since,
+            Signature.confirmed_at < until,
+        )
+        .group_by(day)
+        .order_by(day)
+    )
+
+
+def confirmed_by_country(petition: Petition) -> Select:
+    """(country, count) of confirmed signatures, most first: one GROUP BY on its index."""
+    signatures = func.count().label("signatures")
+    return (
+        select(Signature.country, signatures)
+        .where(Signature.petition_id == petition.id, Signature.status == SignatureStatus.CONFIRMED)
+        .group_by(Signature.country)
+        .order_by(signatures.desc(), Signature.country)
+    )
+
+
+def latest_signatures(petition: Petition) -> Select:
+    """Every signature of a call whatever its status, newest first (index on signed_at)."""
+    return (
+        select(Signature)
+        .where(Signature.petition_id == petition.id)
+        .order_by(Signature.signed_at.desc(), Signature.id.desc())
+    )
+
+
+def signature_search(petition: Petition, criteria) -> Select:
+    """Signatures matching a moderation.SignatureCriteria, newest first."""
+    return (
+        select(Signature)
+        .where(*criteria.conditions(petition))
+        .order_by(Signature.signed_at.desc(), Signature.id.desc())
+    )

@@ -85,6 +85,7 @@ def config(tmp_path):
         "WTF_CSRF_ENABLED": False,
         "SERVER_NAME": "petitions.example.org",
         "COUNTS_CACHE_SECONDS": 0,  # counts exact at once; test_public checks the cache
+        "CAMPAIGN_CACHE_SECONDS": 0,
         "MIN_FORM_SECONDS": 0,  # tests fill forms at once; test_abuse checks the trap
     }
 

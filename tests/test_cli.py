@@ -26,7 +26,7 @@ SHIPPED_SLUG = "cispm-calais-2016-10-14"
 BOM = b"\xef\xbb\xbf"
 INDIVIDUALS_HEADER = (
     "full_name,email,city,country,country_name,affiliation,show_publicly,wants_updates,"
-    "status,signed_at,confirmed_at"
+    "status,source,signed_at,confirmed_at"
 )
 ORGANIZATIONS_HEADER = (
     "organization,org_type,country,country_name,city,website,contact_name,contact_email,"

@@ -6,13 +6,15 @@ import re
 
 import pytest
 from sqlalchemy import select
+from werkzeug.routing import IntegerConverter
 
 from petition.extensions import db
 from petition.models import Endorsement, EndorsementStatus, SignatureStatus
 
 from .conftest import ORGANIZER_PASSWORD
 
-PUBLIC_ORGANIZER_ENDPOINTS = {"auth.login"}
+# Reached without a login: the login page, and the invitation link (its token is the key).
+PUBLIC_ORGANIZER_ENDPOINTS = {"auth.login", "auth.accept_invitation"}
 
 
 def organizer_rules(app):
@@ -26,11 +28,20 @@ def organizer_rules(app):
 
 def fill(rule, petition, endorsement_id=1):
     """A concrete URL for a rule, with real values for its arguments."""
-    values = {"slug": petition.slug, "endorsement_id": endorsement_id}
+    values = {"slug": petition.slug, "endorsement_id": endorsement_id, "signature_id": 1}
+    return build(rule, values)
+
+
+def build(rule, values):
+    """The rule's URL with these values; other arguments get a valid value of their type."""
+    values = dict(values)
     for argument in rule.arguments:
         if argument not in values:
             converter = rule._converters[argument]
-            values[argument] = next(iter(getattr(converter, "items", ["x"])))
+            if isinstance(converter, IntegerConverter):
+                values[argument] = 1
+            else:
+                values[argument] = next(iter(getattr(converter, "items", ["x"])))
     return rule.build(values, append_unknown=False)[1]
 
 
@@ -193,6 +204,7 @@ def test_export_individuals(logged_in, petition, make_signature):
         "show_publicly",
         "wants_updates",
         "status",
+        "source",
         "signed_at",
         "confirmed_at",
     ]
@@ -360,7 +372,7 @@ def test_every_post_route_is_protected_by_csrf(app, client, petition, mails):
     post_rules = [r for r in app.url_map.iter_rules() if "POST" in r.methods]
     assert len(post_rules) >= 6
     for rule in post_rules:
-        url = rule.build({a: values[a] for a in rule.arguments}, append_unknown=False)[1]
+        url = build(rule, values)
         response = client.post(url, data={})
         assert response.status_code in (302, 400, 404, 422), url
         if response.status_code == 302:  # only the anonymous logout/organizer redirects

@@ -199,6 +199,7 @@ def expected_rows(signatures, endorsements) -> dict[str, list[list[str]]]:
                 yes_no(signature.show_publicly),
                 yes_no(signature.wants_updates),
                 "confirmed",
+                signature.source.value,
                 iso(signature.signed_at),
                 iso(signature.confirmed_at),
             ]

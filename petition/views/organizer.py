@@ -1,26 +1,26 @@
 """The organizers' workspace: their calls, moderation and exports. Login required throughout."""
 
 from flask import (
-    Response,
     abort,
     flash,
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest
 
-from .. import audit, queries, signing
+from .. import audit, queries, retention, signing
 from ..errors import InvalidTransition
-from ..exports import export_csv, export_filename
+from ..exports import ExportFilters
 from ..extensions import db
-from ..forms import ButtonForm
-from ..models import Endorsement, utcnow
-from . import managed_petition_or_404, organizer_blueprint, page_number
+from ..forms import ButtonForm, PurgeForm
+from ..models import Endorsement
+from . import managed_petition_or_404, organizer_blueprint, owner_required, page_number
+from .exports import stream_download
 
 bp = organizer_blueprint("organizer", __name__)
 
@@ -47,6 +47,8 @@ def petition(slug: str):
         public=queries.count_signatories(petition),
         awaiting=awaiting,
         form=ButtonForm(),
+        purge_form=PurgeForm(),
+        purge_date=retention.purge_date(petition),
     )
 
 
@@ -72,16 +74,35 @@ def review(endorsement_id: int, decision: str):
 
 @bp.get("/p/<slug:slug>/export/<any(individuals, organizations):who>.csv")
 def export(slug: str, who: str):
-    """Download signatories as CSV (confirmed/approved only, unless ?all=1)."""
+    """The CSV links of this page (?all=1 for every status), through the exports' download."""
     petition = managed_petition_or_404(slug)
-    all_statuses = request.args.get("all") == "1"
-    if who == "individuals":
-        query = queries.export_individuals(petition, all_statuses)
-    else:
-        query = queries.export_organizations(petition, all_statuses)
-    filename = export_filename(petition.slug, who, utcnow())
-    return Response(
-        stream_with_context(export_csv(query, who)),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    status = "all" if request.args.get("all") == "1" else None
+    return stream_download(petition, ExportFilters(who=who, status=status), "csv")
+
+
+@bp.post("/p/<slug:slug>/purge")
+@owner_required
+def purge(slug: str):
+    """Delete every signature and endorsement of a closed call, keeping its counts."""
+    petition = managed_petition_or_404(slug)
+    form = PurgeForm()
+    if not form.validate_on_submit():
+        raise CSRFError() if "csrf_token" in form.errors else BadRequest()
+    if form.slug.data != petition.slug:
+        flash(_("Type the call's address name exactly to confirm the deletion."), "error")
+        return redirect(url_for("organizer.petition", slug=petition.slug))
+    try:
+        deleted = retention.purge_call(petition)
+    except InvalidTransition:
+        flash(_("Close the call before deleting its signatures."), "error")
+        return redirect(url_for("organizer.petition", slug=petition.slug))
+    db.session.commit()
+    queries.forget_counts(petition)
+    flash(
+        _(
+            "%(signatures)d signatures and %(endorsements)d endorsements deleted; the counts stay.",
+            **deleted,
+        ),
+        "success",
     )
+    return redirect(url_for("organizer.petition", slug=petition.slug))
