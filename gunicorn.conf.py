@@ -15,6 +15,12 @@ threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 30
 keepalive = 5
+# gunicorn 27's control socket sits at one fixed path per user: several servers on one
+# machine would take each other's. Off unless asked for, at a path of one's own.
+if os.environ.get("GUNICORN_CONTROL_SOCKET"):
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+else:
+    control_socket_disable = True
 # Recycle workers now and then, with jitter so they do not all restart together.
 max_requests = 5000
 max_requests_jitter = 500

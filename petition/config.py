@@ -29,10 +29,16 @@ DEFAULTS = {
     "MAIL_RETRY_SECONDS": 30,
     "EMAIL_CHECK_DELIVERABILITY": False,
     "CONFIRM_TOKEN_MAX_AGE": 14 * 24 * 3600,
+    "INVITATION_MAX_AGE": 7 * 24 * 3600,
+    # `flask purge` deletes signatures still unconfirmed after this many days.
+    "PURGE_UNCONFIRMED_DAYS": 30,
+    "WORKSPACE_ROWS_PER_PAGE": 50,
     "PRIVACY_NOTICE_VERSION": "2026-11-28",
     "PUBLIC_SIGNERS_PER_PAGE": 50,
     # Public counts are at most this old (per server process).
     "COUNTS_CACHE_SECONDS": 5,
+    # The workspace's campaign figures (by day, by country) are at most this old.
+    "CAMPAIGN_CACHE_SECONDS": 60,
     # A signing form sent sooner than this after it was served looks automated (0: off).
     "MIN_FORM_SECONDS": 3,
     "BABEL_DEFAULT_LOCALE": "en",
@@ -96,6 +102,12 @@ def configure(app: Flask, overrides: dict | None) -> None:
         if (value := os.environ.get(variable)) is not None:
             app.config[key] = _parse(key, value)
     app.config.update(overrides or {})
+    # Test each pooled connection before use: after a database restart or a network cut,
+    # a worker's stale connections would otherwise answer the next people with a 503.
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        "pool_pre_ping": True,
+        **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
 
     # Mailed links are built from the request's host unless SERVER_NAME fixes it; with it
     # set, requests for any other Host header are refused so no one can make us mail

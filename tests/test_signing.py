@@ -180,11 +180,14 @@ def test_racing_identical_signatures_store_one_row(app, petition):
     """Two threads, two connections, the same address at the same moment."""
     barrier = threading.Barrier(4)
     results, errors = [], []
+    # Read here: touching the test's own (expired) object from the threads would make
+    # them share its session.
+    petition_id = petition.id
 
     def sign_once(email):
         with app.app_context():
             try:
-                target = db.session.get(type(petition), petition.id)
+                target = db.session.get(type(petition), petition_id)
                 barrier.wait(timeout=10)
                 signature = signing.sign(target, **signature_fields(email=email))
                 db.session.commit()
