@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The suite runs twice: on SQLite, then on this PostgreSQL database (trust auth).
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup run test lint browser spreadsheet services
+.PHONY: setup run test lint browser spreadsheet services wrk bench
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,29 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
+# tests/e2e/test_accessibility.py injects axe-core from node_modules (pinned in package-lock.json).
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
 # tests/test_spreadsheet.py opens the CSV exports in LibreOffice Calc (headless).
 spreadsheet:
 	@command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq libreoffice-calc-nogui; }
+
+# The benchmark (and its smoke test) drive the server with Debian's wrk.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq wrk; }
+
+# Not part of the tests: SQLite, or the PostgreSQL of DATABASE_URL (its tables are dropped!).
+bench: setup wrk
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 # PostgreSQL and Redis on 127.0.0.1, started if they are down; unreachable is a failure.
 services:
@@ -46,6 +64,6 @@ services:
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup browser spreadsheet lint services
+test: setup node_modules/.installed browser spreadsheet wrk lint services
 	$(BIN)/pytest
 	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest

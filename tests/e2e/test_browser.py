@@ -1,135 +1,21 @@
-"""The signing flow in Debian's chromium (Playwright), against the app served for real."""
+"""The signing flow in Debian's chromium (Playwright), against the app served for real.
 
-import logging
-import re
+The browser and the live server are fixtures of tests/e2e/conftest.py.
+"""
+
 import struct
-import threading
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import pytest
-from flask import Flask
-from playwright.sync_api import Browser, Page, expect, sync_playwright
-from sqlalchemy import select
-from werkzeug.serving import make_server
+from playwright.sync_api import Browser, Page, expect
 
-from petition import create_app, mail
-from petition.extensions import db
-from petition.models import Signature, SignatureStatus
-from petition.petitions import CallContent, save_call
+from petition.models import SignatureStatus
 
-from ..conftest import database_url, fresh_schema
+from .conftest import DEMANDS, PHONE, SLUG, TITLE, LiveServer
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-PHONE = {"width": 390, "height": 844}
-SLUG = "open-the-borders"
-TITLE = "Open the borders"
-DEMANDS = ["Papers for all", "Close the camps"]
 SIGNER = "amina@example.org"
-CONFIRM_LINK = re.compile(r"https?://\S+/confirm/\S+")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-
-class _MailCatcher(logging.Handler):
-    """Keeps the mails the app logs instead of sending (no MAIL_SERVER), from any thread."""
-
-    def __init__(self, box: list):
-        super().__init__(logging.INFO)
-        self.box = box
-
-    def emit(self, record):
-        if hasattr(record, "mail"):
-            self.box.append(record.mail)
-
-
-@dataclass
-class LiveServer:
-    """The app answering on a real socket, with what it mailed."""
-
-    url: str
-    app: Flask
-    mails: list = field(default_factory=list)
-
-    def confirm_link(self, address: str) -> str:
-        """The confirmation link of the one mail sent to an address (sent after the response)."""
-        mail.wait_for_senders()
-        (message,) = [m for m in self.mails if m["To"] == address]
-        (link,) = CONFIRM_LINK.findall(message.get_content())
-        return link
-
-    def signatures(self) -> list[Signature]:
-        with self.app.app_context():
-            rows = db.session.execute(select(Signature)).scalars().all()
-            db.session.expunge_all()
-            return rows
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's chromium, headless, shared by every browser test."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def live_server(tmp_path):
-    """A fresh database with one open call, served by werkzeug on 127.0.0.1 (CSRF on)."""
-    app = create_app(
-        {
-            "SECRET_KEY": "e2e secret key, not for production",
-            "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
-            "SERVER_NAME": None,  # links follow the host the browser used
-            "MAIL_SERVER": None,  # mails are logged, and caught below
-            "MIN_FORM_SECONDS": 0,  # the browser fills forms faster than any person
-        }
-    )
-    assert app.config.get("WTF_CSRF_ENABLED", True) is True
-    with app.app_context():
-        fresh_schema()
-        save_call(
-            CallContent(
-                slug=SLUG,
-                title=TITLE,
-                summary="A call for freedom of movement.",
-                body="We call for **freedom of movement**.",
-                demands=DEMANDS,
-                event_starts_at=datetime(2030, 10, 14, 14, 0, tzinfo=UTC),
-                event_timezone="Europe/Paris",
-                event_place="Place d’Armes",
-                event_address="Place d’Armes, 62100 Calais, France",
-            )
-        )
-        db.session.commit()
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    live = LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
-    catcher = _MailCatcher(live.mails)
-    logger = logging.getLogger("petition.mail")
-    logger.addHandler(catcher)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield live
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-    mail.wait_for_senders()
-    logger.removeHandler(catcher)
-    with app.app_context():
-        db.engine.dispose()
 
 
 def _page(browser: Browser, live_server: LiveServer, **options):
