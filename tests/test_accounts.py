@@ -276,3 +276,17 @@ def test_no_audit_route_changes_the_log(app):
     rules = [r for r in app.url_map.iter_rules() if "audit" in r.rule]
     assert rules
     assert all(r.methods <= {"GET", "HEAD", "OPTIONS"} for r in rules)
+
+
+def test_a_signers_mailed_link_is_no_invitation(app, client, petition, mails):
+    from .test_sign_http import VALID_SIGNATURE
+
+    assert client.post(f"/p/{petition.slug}/sign", data=VALID_SIGNATURE).status_code == 302
+    (token,) = mails.links(mails[-1], "confirm")
+    assert client.get(f"/organizer/invitation/{token}").status_code == 404
+    response = client.post(
+        f"/organizer/invitation/{token}",
+        data={"new_password": NEW_PASSWORD, "repeat_password": NEW_PASSWORD},
+    )
+    assert response.status_code == 404
+    assert db.session.scalar(select(db.func.count()).select_from(Organizer)) == 0

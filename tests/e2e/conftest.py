@@ -3,8 +3,10 @@
 import logging
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -19,6 +21,7 @@ from petition.models import OrganizerRole, Signature
 from petition.petitions import CallContent, save_call
 
 from ..conftest import ORGANIZER_PASSWORD, database_url, fresh_schema
+from ..test_smtp import SMTPServer, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -31,6 +34,8 @@ CHROMIUM_ARGS = [
 ]
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
+# Screenshots of the journeys, kept by CI as artifacts (gitignored).
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 SLUG = "open-the-borders"
 TITLE = "Open the borders"
 DEMANDS = ["Papers for all", "Close the camps"]
@@ -99,14 +104,37 @@ def browser():
 
 @pytest.fixture
 def live_server(tmp_path):
-    """A fresh database with one open call, served by werkzeug on 127.0.0.1 (CSRF on)."""
+    """A fresh database with one open call, served by werkzeug on 127.0.0.1 (CSRF on).
+
+    Mails are logged instead of sent, and caught in `live_server.mails`.
+    """
+    with serving(tmp_path, MAIL_SERVER=None) as live:
+        yield live
+
+
+@pytest.fixture
+def live_server_with_smtp(tmp_path):
+    """The same, sending its mails to a real SMTP server (aiosmtpd) on 127.0.0.1."""
+    smtp = SMTPServer(free_port())
+    smtp.start()
+    try:
+        with serving(tmp_path, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp.port) as live:
+            live.smtp = smtp
+            yield live
+    finally:
+        smtp.stop()
+
+
+@contextmanager
+def serving(tmp_path, **settings):
+    """The app on a real socket in a thread, until the block ends."""
     app = create_app(
         {
             "SECRET_KEY": "e2e secret key, not for production",
             "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
             "SERVER_NAME": None,  # links follow the host the browser used
-            "MAIL_SERVER": None,  # mails are logged, and caught below
             "MIN_FORM_SECONDS": 0,  # the browser fills forms faster than any person
+            **settings,
         }
     )
     assert app.config.get("WTF_CSRF_ENABLED", True) is True
@@ -134,14 +162,36 @@ def live_server(tmp_path):
     logger.addHandler(catcher)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield live
-    server.shutdown()
-    thread.join(timeout=10)
-    server.server_close()
-    mail.wait_for_senders()
-    logger.removeHandler(catcher)
-    with app.app_context():
-        db.engine.dispose()
+    try:
+        yield live
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+        mail.wait_for_senders()
+        logger.removeHandler(catcher)
+        with app.app_context():
+            db.engine.dispose()
+
+
+def screenshot_taker(folder: str):
+    """shoot(page, step): a full-page screenshot per step, in test-artifacts/<folder>/."""
+    directory = ARTIFACTS / folder
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*"):
+        old.unlink()
+    taken: list[Path] = []
+
+    def shoot(page: Page, step: str) -> Path:
+        page.wait_for_load_state("load")
+        path = directory / f"{len(taken) + 1:02d}-{step}.png"
+        page.screenshot(path=path, full_page=True)
+        taken.append(path)
+        return path
+
+    shoot.taken = taken
+    shoot.directory = directory
+    return shoot
 
 
 def log_in(page: Page, email: str, password: str = ORGANIZER_PASSWORD) -> None:

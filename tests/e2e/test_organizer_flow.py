@@ -5,7 +5,6 @@ Each step leaves a screenshot in test-artifacts/organizer-flow/ (gitignored), na
 
 import csv
 import io
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -15,11 +14,10 @@ from petition.exports import ORGANIZATION_COLUMNS
 from petition.extensions import db
 from petition.models import Endorsement, EndorsementStatus
 
-from .conftest import DESKTOP, PHONE, SLUG, LiveServer, log_in
+from .conftest import DESKTOP, PHONE, SLUG, LiveServer, log_in, screenshot_taker
 
 pytestmark = pytest.mark.e2e
 
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "organizer-flow"
 OWNER = "owner@example.org"
 CONTACT = "jean@example.org"
 ORGANIZATION = "Collectif Solidarité Calais"
@@ -28,20 +26,7 @@ ORGANIZATION = "Collectif Solidarité Calais"
 @pytest.fixture
 def screenshots():
     """Saves a full-page screenshot per step, replacing the previous run's."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    for old in ARTIFACTS.glob("*"):
-        old.unlink()
-    taken: list[Path] = []
-
-    def shoot(page: Page, step: str) -> Path:
-        page.wait_for_load_state("load")
-        path = ARTIFACTS / f"{len(taken) + 1:02d}-{step}.png"
-        page.screenshot(path=path, full_page=True)
-        taken.append(path)
-        return path
-
-    shoot.taken = taken
-    return shoot
+    return screenshot_taker("organizer-flow")
 
 
 def new_page(browser: Browser, live_server: LiveServer, phone: bool) -> Page:
@@ -134,7 +119,7 @@ def test_endorsement_from_form_to_export(browser, live_server, screenshots):
     download = started.value
     assert download.failure() is None
     assert download.suggested_filename.endswith(".csv")
-    saved = ARTIFACTS / download.suggested_filename
+    saved = screenshots.directory / download.suggested_filename
     download.save_as(saved)
     organizer.goto(f"/organizer/p/{SLUG}/exports")
     screenshots(organizer, "export-downloaded")
@@ -157,4 +142,4 @@ def test_endorsement_from_form_to_export(browser, live_server, screenshots):
     assert len(names) == 12
     for path in screenshots.taken:
         assert path.stat().st_size > 0
-    print("screenshots:", ", ".join(names), "and", saved.name, "in", ARTIFACTS)
+    print("screenshots:", ", ".join(names), "and", saved.name, "in", screenshots.directory)
