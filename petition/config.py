@@ -32,7 +32,10 @@ DEFAULTS = {
     "INVITATION_MAX_AGE": 7 * 24 * 3600,
     # `flask purge` deletes signatures still unconfirmed after this many days.
     "PURGE_UNCONFIRMED_DAYS": 30,
-    "WORKSPACE_ROWS_PER_PAGE": 50,
+    # One upload of signatures collected on paper or moved from another tool (the
+    # `import-signatures` command has no limit).
+    "IMPORT_MAX_BYTES": 5 * 1024 * 1024,
+    "IMPORT_MAX_ROWS": 50_000,
     "PRIVACY_NOTICE_VERSION": "2026-11-28",
     "PUBLIC_SIGNERS_PER_PAGE": 50,
     # Public counts are at most this old (per server process).

@@ -67,9 +67,6 @@ BOOLEANS = {
     "non": False,
     "": False,
 }
-# What a web upload may hold; the command line has no row limit.
-UPLOAD_MAX_BYTES = 5 * 1024 * 1024
-UPLOAD_MAX_ROWS = 50_000
 BATCH_SIZE = 1000
 # Enough detail to fix a file; the counts stay exact beyond it.
 MAX_PROBLEMS_KEPT = 10_000

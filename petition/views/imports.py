@@ -29,8 +29,8 @@ PROBLEMS_SHOWN = 1000
 def _limits() -> tuple[int, int]:
     config = current_app.config
     return (
-        config.get("IMPORT_MAX_BYTES", imports.UPLOAD_MAX_BYTES),
-        config.get("IMPORT_MAX_ROWS", imports.UPLOAD_MAX_ROWS),
+        config["IMPORT_MAX_BYTES"],
+        config["IMPORT_MAX_ROWS"],
     )
 
 
