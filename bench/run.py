@@ -279,7 +279,7 @@ def wrk(port: int, path: str, mode: str, tag: str, connections: int, seconds: fl
         "wrk",
         f"-t{min(threads, connections)}",
         f"-c{connections}",
-        f"-d{seconds}s",
+        f"-d{max(1, round(seconds))}s",  # wrk takes whole seconds only
         "--timeout",
         "30s",
         "-s",

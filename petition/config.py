@@ -40,6 +40,8 @@ DEFAULTS = {
     "PUBLIC_SIGNERS_PER_PAGE": 50,
     # Public counts are at most this old (per server process).
     "COUNTS_CACHE_SECONDS": 5,
+    # A pause of signing reaches every server process within this delay.
+    "SWITCH_CACHE_SECONDS": 2,
     # The workspace's campaign figures (by day, by country) are at most this old.
     "CAMPAIGN_CACHE_SECONDS": 60,
     # A signing form sent sooner than this after it was served looks automated (0: off).

@@ -1,6 +1,7 @@
 """Forms: the shape of the input. Text is cleaned (NFC, whitespace) before it is validated."""
 
 import re
+from functools import cache
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError
@@ -172,6 +173,16 @@ class ChoiceField(SelectField):
             raise ValidationError(_l("Please choose from the list."))
 
 
+def _country_options() -> tuple[SelectChoice, ...]:
+    """The countries in the reader's language (built once per language: every form has them)."""
+    return _country_options_in(str(get_locale() or "en"))
+
+
+@cache
+def _country_options_in(locale: str) -> tuple[SelectChoice, ...]:
+    return tuple(SelectChoice(code, name) for code, name in country_choices(locale))
+
+
 def _country():
     return ChoiceField(_l("Country"), validators=[InputRequired(_l("Please choose a country."))])
 
@@ -208,9 +219,7 @@ class _SigningForm(FlaskForm):
         super().__init__(*args, **kwargs)
         if not self.is_submitted():
             self.form_time.data = form_timestamp()
-        self.country.choices = [SelectChoice("", _l("Choose a country"))] + [
-            SelectChoice(code, name) for code, name in country_choices(str(get_locale() or "en"))
-        ]
+        self.country.choices = [SelectChoice("", _l("Choose a country")), *_country_options()]
 
 
 class SignatureForm(_SigningForm):
@@ -709,9 +718,7 @@ class ExportFilterForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.country.choices = [SelectChoice("", _l("Any country"))] + [
-            SelectChoice(code, name) for code, name in country_choices(str(get_locale() or "en"))
-        ]
+        self.country.choices = [SelectChoice("", _l("Any country")), *_country_options()]
 
     def filters(self) -> ExportFilters:
         """The filters chosen, for exports.py."""

@@ -90,11 +90,15 @@ def cached(key: tuple, seconds: float, compute: Callable[[], T]) -> T:
     return value
 
 
+def forget(key: tuple) -> None:
+    """Drop one value cached by `cached` in this process."""
+    current_app.extensions.get("petition.cache", {}).pop(key, None)
+
+
 def forget_counts(petition: Petition) -> None:
     """Drop this process's cached figures of a call (who just acted sees the change)."""
-    cache = current_app.extensions.get("petition.cache", {})
-    for kind in ("counts", "campaign"):
-        cache.pop((kind, petition.id), None)
+    for kind in ("counts", "public_lists", "campaign"):
+        forget((kind, petition.id))
 
 
 def count_signatories(petition: Petition) -> Counts:

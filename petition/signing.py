@@ -85,10 +85,11 @@ def ensure_open(petition: Petition, now: datetime | None = None) -> None:
     ensure_signing_not_paused()
 
 
-def _insert_unless_duplicate(model, values: dict, unique_columns: list[str]) -> int | None:
-    """INSERT ... ON CONFLICT DO NOTHING: the new id, or None if the unique key exists.
+def _insert_unless_duplicate(model, values: dict, unique_columns: list[str]):
+    """INSERT ... ON CONFLICT DO NOTHING: the new record, or None if the unique key exists.
 
-    Atomic on both databases, so two identical submissions racing store one row.
+    Atomic on both databases, so two identical submissions racing store one row. The
+    record comes back from RETURNING: no second query to load it.
     """
     dialect = db.session.get_bind().dialect.name
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
@@ -96,9 +97,9 @@ def _insert_unless_duplicate(model, values: dict, unique_columns: list[str]) -> 
         insert(model)
         .values(**values)
         .on_conflict_do_nothing(index_elements=unique_columns)
-        .returning(model.id)
+        .returning(model)
     )
-    return db.session.execute(statement).scalar_one_or_none()
+    return db.session.scalars(statement).one_or_none()
 
 
 def _consent(now: datetime, ip: str | None, locale: str | None) -> dict:
@@ -108,6 +109,8 @@ def _consent(now: datetime, ip: str | None, locale: str | None) -> dict:
         "ip_hash": ip_hash(ip),
         "locale": locale,
         "token_key": secrets.token_hex(16),
+        # The confirmation mail sent below, counted in the insert itself.
+        "mails_sent": 1,
     }
 
 
@@ -146,15 +149,15 @@ def sign(
         "signed_at": now,
         **_consent(now, ip, locale),
     }
-    new_id = _insert_unless_duplicate(Signature, values, ["petition_id", "email_normalized"])
-    if new_id is not None:
-        signature = db.session.get_one(Signature, new_id)
-    else:
-        signature = db.session.execute(
-            select(Signature).filter_by(
-                petition_id=petition.id, email_normalized=values["email_normalized"]
-            )
-        ).scalar_one()
+    signature = _insert_unless_duplicate(Signature, values, ["petition_id", "email_normalized"])
+    if signature is not None:
+        _mail_signer(signature, "confirm")  # its first mail: counted in the insert
+        return signature
+    signature = db.session.execute(
+        select(Signature).filter_by(
+            petition_id=petition.id, email_normalized=values["email_normalized"]
+        )
+    ).scalar_one()
     # A signature an organizer marked invalid gets no mail: it was spam or a fake.
     if signature.status is not SignatureStatus.INVALID and _take_mail_allowance(
         Signature, signature.id
@@ -201,18 +204,18 @@ def endorse(
         "endorsed_at": now,
         **_consent(now, ip, locale),
     }
-    new_id = _insert_unless_duplicate(
+    endorsement = _insert_unless_duplicate(
         Endorsement, values, ["petition_id", "contact_email_normalized"]
     )
-    if new_id is not None:
-        endorsement = db.session.get_one(Endorsement, new_id)
-    else:
-        endorsement = db.session.execute(
-            select(Endorsement).filter_by(
-                petition_id=petition.id,
-                contact_email_normalized=values["contact_email_normalized"],
-            )
-        ).scalar_one()
+    if endorsement is not None:
+        _mail_signer(endorsement, "confirm")  # its first mail: counted in the insert
+        return endorsement
+    endorsement = db.session.execute(
+        select(Endorsement).filter_by(
+            petition_id=petition.id,
+            contact_email_normalized=values["contact_email_normalized"],
+        )
+    ).scalar_one()
     if _take_mail_allowance(Endorsement, endorsement.id):
         pending = endorsement.status is EndorsementStatus.PENDING
         _mail_signer(endorsement, "confirm" if pending else "already_signed")

@@ -1,25 +1,37 @@
 """Switches organizers flip while the service runs, seen by every server at once."""
 
-from flask import g
+from flask import current_app, g
 from sqlalchemy.exc import SQLAlchemyError
 
 from .errors import SigningPaused
 from .extensions import db
 from .models import ServiceSetting
+from .queries import cached, forget
 
 SIGNING_PAUSED = "signing_paused"
+_CACHE_KEY = ("switch", SIGNING_PAUSED)
 
 
 def signing_pause_notice() -> str | None:
-    """The notice shown while signing is paused, or None. Read once per request."""
+    """The notice shown while signing is paused, or None.
+
+    Read at most once per SWITCH_CACHE_SECONDS per process (every page and every signature
+    asks): a pause reaches every server within that delay.
+    """
     if "signing_pause_notice" not in g:
         try:
-            setting = db.session.get(ServiceSetting, SIGNING_PAUSED)
+            g.signing_pause_notice = cached(
+                _CACHE_KEY, current_app.config["SWITCH_CACHE_SECONDS"], _read_pause_notice
+            )
         except SQLAlchemyError:  # an error page while the database is down
             db.session.rollback()
             return None
-        g.signing_pause_notice = setting.value if setting else None
     return g.signing_pause_notice
+
+
+def _read_pause_notice() -> str | None:
+    setting = db.session.get(ServiceSetting, SIGNING_PAUSED)
+    return setting.value if setting else None
 
 
 def ensure_signing_not_paused() -> None:
@@ -35,7 +47,7 @@ def pause_signing(notice: str) -> None:
         db.session.add(ServiceSetting(key=SIGNING_PAUSED, value=notice))
     else:
         setting.value = notice
-    g.pop("signing_pause_notice", None)
+    _forget()
     db.session.flush()
 
 
@@ -44,5 +56,10 @@ def resume_signing() -> None:
     setting = db.session.get(ServiceSetting, SIGNING_PAUSED)
     if setting is not None:
         db.session.delete(setting)
-    g.pop("signing_pause_notice", None)
+    _forget()
     db.session.flush()
+
+
+def _forget() -> None:
+    g.pop("signing_pause_notice", None)
+    forget(_CACHE_KEY)

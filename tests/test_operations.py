@@ -1,5 +1,7 @@
 """Running the service: pausing signing without a restart."""
 
+import time
+
 from sqlalchemy import func, select
 
 from petition.extensions import db
@@ -39,10 +41,26 @@ def test_pausing_refuses_signatures_with_a_notice_and_resuming_takes_them(
     assert count(Signature) == 1
 
 
-def test_a_pause_reaches_every_app_at_once(make_app, runner, petition):
-    """The switch lives in the database: another server (app) sees it without a restart."""
-    other_client = make_app().test_client()
+def test_a_pause_reaches_every_app_within_the_switch_delay(make_app, runner, petition):
+    """The switch lives in the database: another server (app) sees it without a restart,
+    once its SWITCH_CACHE_SECONDS have passed (every page asks; the answer is shared)."""
+    other = make_app(SWITCH_CACHE_SECONDS=0.3)
+    other_client = other.test_client()
+    assert "Signing is paused" not in other_client.get(f"/p/{petition.slug}").text
     runner.invoke(args=["signing", "pause"])
+    time.sleep(0.4)
     assert other_client.post(f"/p/{petition.slug}/sign", data=VALID_SIGNATURE).status_code == 503
     runner.invoke(args=["signing", "resume"])
+    # Within the delay the other server still answers from what it read.
+    assert "Signing is paused" in other_client.get(f"/p/{petition.slug}").text
+    time.sleep(0.4)
     assert other_client.post(f"/p/{petition.slug}/sign", data=VALID_SIGNATURE).status_code == 302
+
+
+def test_the_server_that_pauses_sees_it_at_once(app, client, runner, petition):
+    app.config["SWITCH_CACHE_SECONDS"] = 60
+    assert "Signing is paused" not in client.get(f"/p/{petition.slug}").text
+    runner.invoke(args=["signing", "pause"])
+    assert client.post(f"/p/{petition.slug}/sign", data=VALID_SIGNATURE).status_code == 503
+    runner.invoke(args=["signing", "resume"])
+    assert client.post(f"/p/{petition.slug}/sign", data=VALID_SIGNATURE).status_code == 302

@@ -1,6 +1,10 @@
 """Public pages: the list of calls, a call's page, signatories, counts."""
 
-from petition.models import EndorsementStatus, PetitionStatus
+from sqlalchemy import select
+
+from petition import signing
+from petition.extensions import db
+from petition.models import EndorsementStatus, PetitionStatus, Signature
 
 
 def test_front_page_lists_only_open_calls(client, make_petition):
@@ -152,6 +156,29 @@ def test_the_person_who_confirms_sees_the_count_go_up(app, client, petition, mai
     client.post(f"/p/{petition.slug}/sign", data=VALID_SIGNATURE)
     client.post(f"/confirm/{mails.links(mails[-1])[0]}")
     assert client.get(f"/p/{petition.slug}.json").json["individuals"] == 1
+
+
+def test_the_call_pages_lists_are_shared_like_the_counts(app, client, petition, mails):
+    """The latest signers are read once per COUNTS_CACHE_SECONDS; the confirmer sees their name."""
+    from .test_sign_http import VALID_SIGNATURE
+
+    app.config["COUNTS_CACHE_SECONDS"] = 60
+    make = lambda **kw: client.post(  # noqa: E731
+        f"/p/{petition.slug}/sign", data={**VALID_SIGNATURE, "show_publicly": "y", **kw}
+    )
+    assert "Amina Diallo" not in client.get(f"/p/{petition.slug}").text
+    make()
+    client.post(f"/confirm/{mails.links(mails[-1])[0]}")
+    assert "Amina Diallo" in client.get(f"/p/{petition.slug}").text  # dropped on confirming
+    # Someone confirmed on another server: this one shows it once its copy is a minute old.
+    make(full_name="Jean Dupont", email="jean@example.org")
+    jean = db.session.execute(select(Signature).filter_by(full_name="Jean Dupont")).scalar_one()
+    signing.confirm(jean)
+    db.session.commit()
+    assert "Jean Dupont" not in client.get(f"/p/{petition.slug}").text
+    app.config["COUNTS_CACHE_SECONDS"] = 0
+    app.extensions["petition.cache"].clear()
+    assert "Jean Dupont" in client.get(f"/p/{petition.slug}").text
 
 
 def test_a_visitors_pages_set_no_cookie_once_they_have_a_session(app, client, petition):

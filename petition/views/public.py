@@ -5,7 +5,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
-from ..queries import open_petitions, public_counts, public_organizations, public_signers
+from ..models import Endorsement, Signature
+from ..queries import (
+    cached,
+    open_petitions,
+    public_counts,
+    public_organizations,
+    public_signers,
+)
 from . import page_number, petition_or_404
 
 bp = Blueprint("public", __name__)
@@ -26,11 +33,10 @@ def index():
 def petition(slug: str):
     """One call: its text, demands, rally, counts and signatories."""
     petition = petition_or_404(slug)
-    signers = db.session.execute(public_signers(petition).limit(LATEST_SIGNERS)).scalars().all()
-    organizations = (
-        db.session.execute(public_organizations(petition).limit(LISTED_ORGANIZATIONS))
-        .scalars()
-        .all()
+    signers, organizations = cached(
+        ("public_lists", petition.id),
+        current_app.config["COUNTS_CACHE_SECONDS"],
+        lambda: _latest_lists(petition),
     )
     return render_template(
         "public/petition.html",
@@ -40,6 +46,24 @@ def petition(slug: str):
         organizations=organizations,
         more_organizations=len(organizations) == LISTED_ORGANIZATIONS,
     )
+
+
+def _latest_lists(petition) -> tuple[list, list]:
+    """The call page's lists as plain rows of what it shows, shared like the counts: a viral
+    call's readers do not each query them."""
+    signers = db.session.execute(
+        public_signers(petition)
+        .with_only_columns(Signature.full_name, Signature.city, Signature.country)
+        .limit(LATEST_SIGNERS)
+    ).all()
+    organizations = db.session.execute(
+        public_organizations(petition)
+        .with_only_columns(
+            Endorsement.organization, Endorsement.website, Endorsement.city, Endorsement.country
+        )
+        .limit(LISTED_ORGANIZATIONS)
+    ).all()
+    return signers, organizations
 
 
 @bp.get("/p/<slug:slug>.json")
