@@ -130,3 +130,22 @@ def test_every_organizer_page_is_marked_no_store(app, logged_in, setting):
         assert "no-store" in response.headers.get("Cache-Control", ""), rule.rule
     db.session.expire_all()
     assert db.session.get(Signature, values["signature_id"]).status is SignatureStatus.CONFIRMED
+
+
+def test_no_get_changes_a_call_or_its_signatures(app, logged_in, setting):
+    """Every GET of the workspace and of the public site, as an owner: nothing changes.
+
+    (An export download records its manifest and audit entry: a record of the read.)
+    """
+    theirs = setting["theirs"]
+    before = snapshot(theirs.id)
+    values = {**setting["values"], "token": "not-a-token", "who": "individuals"}
+    fetched = 0
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        response = logged_in.get(build(rule, values))
+        assert response.status_code < 500, rule.rule
+        fetched += 1
+    assert fetched >= 30
+    assert snapshot(theirs.id) == before
