@@ -2,6 +2,7 @@
 
 import hmac
 import secrets
+from functools import cache
 from urllib.parse import urlsplit
 
 from flask import current_app, request
@@ -16,8 +17,16 @@ from .models import Organizer, OrganizerRole, Petition
 from .tokens import INVITE, make_token, read_token
 
 MIN_PASSWORD_LENGTH = 12
-# Checked against when the account is unknown, so both answers take as long.
-_DUMMY_HASH = generate_password_hash("not a real password")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the account is unknown, so both answers take as long.
+
+    Made at the first login, not at import: every command and worker start would pay
+    for an scrypt hash it never uses.
+    """
+    return generate_password_hash("not a real password")
 
 
 class AccountError(ValueError):
@@ -90,10 +99,10 @@ def authenticate(email: str, password: str) -> Organizer | None:
         select(Organizer).where(func.lower(Organizer.email) == email.strip().lower())
     ).scalar_one_or_none()
     if organizer is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if organizer.password_hash is None:  # invited, no password chosen yet
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not check_password_hash(organizer.password_hash, password) or not organizer.active:
         return None
