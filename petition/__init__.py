@@ -49,12 +49,23 @@ def create_app(config: dict | None = None) -> Flask:
     from .errors import register_error_handlers
     from .limits import init_rate_limits
     from .security import refuse_oversized_bodies, register_security_headers
-    from .views import accounts, calls, exports, imports, moderation, organizer, public, sign
+    from .views import (
+        accounts,
+        api,
+        calls,
+        exports,
+        imports,
+        moderation,
+        organizer,
+        public,
+        sign,
+    )
     from .views import auth as auth_views
 
     for blueprint in (
         public.bp,
         sign.bp,
+        api.bp,
         auth_views.bp,
         organizer.bp,
         calls.bp,
