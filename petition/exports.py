@@ -182,7 +182,13 @@ def _start_of(day: date) -> datetime:
 
 
 def _utc_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # By hand: strftime was a sixth of an export's time.
+    if moment.tzinfo is not UTC:
+        moment = moment.astimezone(UTC)
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )
 
 
 def csv_cell(value: object) -> str:
@@ -243,16 +249,18 @@ LINES = {"csv": csv_lines, "jsonl": jsonl_lines}
 
 def export_rows(query: Select, who: str) -> Iterator[tuple]:
     """Rows in the export's column order, fetched in batches (never all in memory)."""
-    result = db.session.execute(query.execution_options(yield_per=_ROWS_PER_FETCH))
+    # A Core result (no ORM row handling), read by position.
+    result = db.session.connection().execute(query.execution_options(yield_per=_ROWS_PER_FETCH))
+    position = {name: index for index, name in enumerate(result.keys())}
+    country = position["country"]
+    picks = [None if column == "country_name" else position[column] for column in COLUMNS[who]]
     # Names looked up once per country, not once per row (a sixth of the time otherwise).
     names: dict[str, str] = {}
-    for row in result.mappings():
-        code = row["country"]
+    for row in result:
+        code = row[country]
         if code not in names:
             names[code] = country_name(code)
-        yield tuple(
-            names[code] if column == "country_name" else row[column] for column in COLUMNS[who]
-        )
+        yield tuple(names[code] if pick is None else row[pick] for pick in picks)
 
 
 def export_csv(query: Select, who: str) -> Iterator[bytes]:
