@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The suite runs twice: on SQLite, then on this PostgreSQL database (trust auth).
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup run test lint browser spreadsheet services wrk bench
+.PHONY: setup run test lint browser spreadsheet services wrk bench translations messages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,9 +14,23 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed translations
 
-run: setup
+# The interface's catalogues (petition/translations/<lang>/LC_MESSAGES/messages.po, kept in
+# git) compiled to the .mo files Flask-Babel reads (not kept in git).
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -d petition/translations --statistics
+
+# After changing interface text: collect it into messages.pot and merge it into each catalogue,
+# then translate the new entries (tests/test_languages.py fails until French is complete).
+BABEL_KEYWORDS := -k _l -k lazy_gettext -k ngettext:1,2
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --sort-by-file \
+		--project=petition -o petition/translations/messages.pot .
+	$(BIN)/pybabel update -i petition/translations/messages.pot -d petition/translations \
+		--no-fuzzy-matching --ignore-obsolete
+
+run: setup translations
 	$(BIN)/flask --app petition init-db
 	$(BIN)/flask --app petition run --host 127.0.0.1 --port 5000
 
@@ -64,6 +78,6 @@ services:
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup node_modules/.installed browser spreadsheet wrk lint services
+test: setup translations node_modules/.installed browser spreadsheet wrk lint services
 	$(BIN)/pytest
 	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest

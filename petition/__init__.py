@@ -38,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"))
     _tune_sqlite(app)
     babel.init_app(app, locale_selector=_select_locale)
+    app.after_request(_vary_on_language)
     # No context processor: it would load the user on every page, and with session
     # protection rewrite every visitor's session cookie. Templates get the lazy proxy.
     login_manager.init_app(app, add_context_processor=False)
@@ -58,12 +59,14 @@ def create_app(config: dict | None = None) -> Flask:
         moderation,
         organizer,
         public,
+        share,
         sign,
     )
     from .views import auth as auth_views
 
     for blueprint in (
         public.bp,
+        share.bp,
         sign.bp,
         api.bp,
         auth_views.bp,
@@ -110,12 +113,28 @@ def _register_template_helpers(app: Flask) -> None:
     )
 
 
+LANGUAGE_COOKIE = "lang"
+
+
 def _select_locale() -> str | None:
+    """The language the visitor chose (the `lang` cookie), else their browser's, else English."""
     from flask import current_app, has_request_context
 
     if not has_request_context():  # commands and mails sent outside a request
         return None
-    return request.accept_languages.best_match(current_app.config["LANGUAGES"])
+    languages = current_app.config["LANGUAGES"]
+    chosen = request.cookies.get(LANGUAGE_COOKIE)
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages)
+
+
+def _vary_on_language(response):
+    """Pages are in the language of the cookie or of Accept-Language: caches must key on both."""
+    if response.mimetype == "text/html":
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+    return response
 
 
 def _tune_sqlite(app: Flask) -> None:

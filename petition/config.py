@@ -48,7 +48,9 @@ DEFAULTS = {
     "MIN_FORM_SECONDS": 3,
     "BABEL_DEFAULT_LOCALE": "en",
     "BABEL_DEFAULT_TIMEZONE": "UTC",
-    "LANGUAGES": ["en"],
+    # The interface languages; catalogues in petition/translations (see the README).
+    "LANGUAGES": ["en", "fr", "ar"],
+    "BABEL_TRANSLATION_DIRECTORIES": "translations",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "REMEMBER_COOKIE_HTTPONLY": True,

@@ -16,6 +16,22 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# The embeddable counter (/p/<slug>/embed) only: any site may frame it.
+EMBED_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
+    "frame-ancestors 'none'", "frame-ancestors *"
+)
+
+
+def allow_framing(response: Response) -> Response:
+    """Let any site show this response in a frame (and skip X-Frame-Options: DENY)."""
+    response.headers["Content-Security-Policy"] = EMBED_CONTENT_SECURITY_POLICY
+    return response
+
+
+def allow_any_origin(response: Response) -> Response:
+    """Let scripts on any site read this response (public, read-only data only)."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 def register_security_headers(app: Flask) -> None:
@@ -28,7 +44,8 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         # Mailed links carry tokens in their path: never send them to another site.
         headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
+        if headers["Content-Security-Policy"] != EMBED_CONTENT_SECURITY_POLICY:
+            headers.setdefault("X-Frame-Options", "DENY")
         if app.config.get("PREFERRED_URL_SCHEME") == "https":
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

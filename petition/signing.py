@@ -12,6 +12,7 @@ from datetime import datetime
 
 from email_validator import validate_email
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -240,17 +241,21 @@ def _kind(record: Signature | Endorsement) -> str:
 def _mail_signer(record: Signature | Endorsement, template: str) -> None:
     kind = _kind(record)
     recipient = record.email if kind == "signature" else record.contact_email
-    mail.queue(
-        recipient=normalize_email(recipient),
-        template=f"{kind}_{template}",
-        context={
-            "record": record,
-            "petition": record.petition,
-            "confirm_token": make_token(CONFIRM, kind, record.id, record.token_key),
-            "withdraw_token": make_token(WITHDRAW, kind, record.id, record.token_key),
-        },
-        **{kind: record},
-    )
+    # In the language the person signed in, whoever's request sends it.
+    languages = current_app.config["LANGUAGES"]
+    locale = record.locale if record.locale in languages else languages[0]
+    with force_locale(locale):
+        mail.queue(
+            recipient=normalize_email(recipient),
+            template=f"{kind}_{template}",
+            context={
+                "record": record,
+                "petition": record.petition,
+                "confirm_token": make_token(CONFIRM, kind, record.id, record.token_key),
+                "withdraw_token": make_token(WITHDRAW, kind, record.id, record.token_key),
+            },
+            **{kind: record},
+        )
 
 
 def record_for_token(purpose: str, token: str) -> Signature | Endorsement:

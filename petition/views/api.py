@@ -1,5 +1,236 @@
-"""The public, read-only JSON API: calls, counts, approved organizations, public signers."""
+"""The public, read-only JSON API: calls, counts, approved organizations, public signers.
 
-from flask import Blueprint
+It shows exactly what the public pages show, as JSON: never an email address, an id or a
+signer who did not choose to be shown. petition/openapi.py describes every route here.
+"""
+
+import re
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+from flask.globals import request_ctx
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import Endorsement, Petition, PetitionStatus, Signature
+from ..openapi import openapi_description
+from ..petitions import SLUG_PATTERN
+from ..queries import (
+    all_petitions,
+    confirmed_by_country,
+    open_petitions,
+    petition_by_slug,
+    public_counts,
+    public_organizations,
+    public_signers,
+)
+from . import MAX_PAGE
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=300"
+STATUSES = ("open", "closed", "all")
+PAGE = re.compile(r"[0-9]{1,7}")
+
+
+class ApiError(Exception):
+    """A request the API answers with a JSON error."""
+
+    def __init__(self, status: int, error: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.error = error
+        self.message = message
+
+
+@bp.errorhandler(ApiError)
+def api_error(error: ApiError):
+    """{"error": ..., "message": ...} with the error's status."""
+    response = jsonify(error=error.error, message=error.message)
+    response.status_code = error.status
+    response.vary.add("Accept-Language")  # the message is translated
+    return response
+
+
+@bp.before_request
+def no_session():
+    """The API is the same for everyone: no session is read or written, so no cookie is set
+    and shared caches need not key on the Cookie header."""
+    # Flask-Login reads the session after every request, which would add "Vary: Cookie";
+    # a null session (the one Flask itself uses without a secret key) is never saved.
+    request_ctx._session = current_app.session_interface.make_null_session(current_app)
+
+
+@bp.after_request
+def public_headers(response):
+    """Any site may read the API, and caches may share it for a little while."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    return response
+
+
+def _not_found() -> ApiError:
+    return ApiError(404, "not_found", _("There is no such call."))
+
+
+def _petition(slug: str) -> Petition:
+    """The call with this slug, or a JSON 404 (a malformed slug never reaches the database)."""
+    if not re.fullmatch(SLUG_PATTERN, slug):
+        raise _not_found()
+    petition = db.session.execute(petition_by_slug(slug)).scalar_one_or_none()
+    if petition is None:
+        raise _not_found()
+    return petition
+
+
+def _page() -> int:
+    """The ?page= of a list: 1 to a million, else a JSON 400."""
+    raw = request.args.get("page", "1")
+    if not PAGE.fullmatch(raw) or not 1 <= int(raw) <= MAX_PAGE:
+        raise ApiError(
+            400, "bad_request", _("page must be a whole number from 1 to %(max)d.", max=MAX_PAGE)
+        )
+    return int(raw)
+
+
+def _call(petition: Petition) -> dict:
+    """What the list of calls says about one call."""
+    counts = public_counts(petition)
+    event = None
+    if petition.event_starts_at is not None:
+        event = {
+            "starts_at": petition.event_local_start.isoformat(),
+            "timezone": petition.event_timezone,
+            "place": petition.event_place,
+            "address": petition.event_address,
+        }
+    return {
+        "slug": petition.slug,
+        "title": petition.title,
+        "summary": petition.summary,
+        "status": petition.status.value,
+        "accepts_signatures": petition.is_open(),
+        "closes_at": petition.closes_at.isoformat() if petition.closes_at else None,
+        "signature_goal": petition.signature_goal,
+        "event": event,
+        "counts": {"individuals": counts.individuals, "organizations": counts.organizations},
+        "urls": {
+            "page": url_for("public.petition", slug=petition.slug, _external=True),
+            "sign": url_for("sign.sign", slug=petition.slug, _external=True),
+            "api": url_for("api.call", slug=petition.slug, _external=True),
+        },
+    }
+
+
+def _paginated(query, endpoint: str, petition: Petition, item) -> dict:
+    """A page of a public list, with the link to the next page (null on the last)."""
+    number = _page()
+    per_page = current_app.config["PUBLIC_SIGNERS_PER_PAGE"]
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = db.session.execute(query.limit(per_page).offset((number - 1) * per_page)).all()
+    has_next = number * per_page < total and number < MAX_PAGE
+    return {
+        "page": number,
+        "per_page": per_page,
+        "total": total,
+        "next": url_for(endpoint, slug=petition.slug, page=number + 1, _external=True)
+        if has_next
+        else None,
+        "items": [item(row) for row in rows],
+    }
+
+
+@bp.get("/calls")
+def calls():
+    """Open calls, newest first; ?status=closed or all for the others."""
+    status = request.args.get("status", "open")
+    if status not in STATUSES:
+        raise ApiError(400, "bad_request", _("status must be open, closed or all."))
+    if status == "open":
+        query = open_petitions()
+    elif status == "closed":
+        query = all_petitions().where(Petition.status == PetitionStatus.CLOSED)
+    else:
+        query = all_petitions()
+    petitions = db.session.execute(query).scalars().all()
+    return jsonify(calls=[_call(petition) for petition in petitions])
+
+
+@bp.get("/calls/<slug>")
+def call(slug: str):
+    """One call, with its text (Markdown) and its demands."""
+    petition = _petition(slug)
+    return jsonify(
+        {
+            **_call(petition),
+            "body": petition.body,
+            "demands": [demand.text for demand in petition.demands],
+        }
+    )
+
+
+@bp.get("/calls/<slug>/countries")
+def countries(slug: str):
+    """Confirmed signatures by country code, most first."""
+    petition = _petition(slug)
+    rows = db.session.execute(confirmed_by_country(petition)).all()
+    return jsonify(
+        slug=petition.slug,
+        countries=[{"country": country, "signatures": number} for country, number in rows],
+    )
+
+
+@bp.get("/calls/<slug>/organizations")
+def organizations(slug: str):
+    """Approved organizations that chose to be shown, by name, a page at a time."""
+    petition = _petition(slug)
+    query = public_organizations(petition).with_only_columns(
+        Endorsement.organization,
+        Endorsement.org_type,
+        Endorsement.city,
+        Endorsement.country,
+        Endorsement.website,
+    )
+    return jsonify(
+        _paginated(
+            query,
+            "api.organizations",
+            petition,
+            lambda row: {
+                "name": row.organization,
+                "type": row.org_type.value,
+                "city": row.city,
+                "country": row.country,
+                "website": row.website,
+            },
+        )
+    )
+
+
+@bp.get("/calls/<slug>/signers")
+def signers(slug: str):
+    """Confirmed individuals who chose to be shown, latest first: what /p/<slug>/signers shows."""
+    petition = _petition(slug)
+    query = public_signers(petition).with_only_columns(
+        Signature.full_name, Signature.city, Signature.country
+    )
+    return jsonify(
+        _paginated(
+            query,
+            "api.signers",
+            petition,
+            lambda row: {"full_name": row.full_name, "city": row.city, "country": row.country},
+        )
+    )
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI description of this API."""
+    return jsonify(openapi_description())
+
+
+@bp.get("/<path:unknown>")
+def not_found(unknown: str):
+    """Any other address under the API: a JSON 404, not the HTML page."""
+    raise ApiError(404, "not_found", _("There is nothing at this address."))

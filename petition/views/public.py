@@ -1,9 +1,20 @@
 """Public pages: the list of calls, a call, its signatories, its counts."""
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .. import LANGUAGE_COOKIE
+from ..auth import safe_next_url
 from ..extensions import db
 from ..models import Endorsement, Signature
 from ..queries import (
@@ -13,7 +24,9 @@ from ..queries import (
     public_organizations,
     public_signers,
 )
+from ..security import allow_any_origin
 from . import page_number, petition_or_404
+from .share import shared_cache
 
 bp = Blueprint("public", __name__)
 
@@ -22,6 +35,7 @@ LISTED_ORGANIZATIONS = 50
 
 
 @bp.get("/")
+@shared_cache
 def index():
     """The open calls."""
     petitions = db.session.execute(open_petitions()).scalars().all()
@@ -30,6 +44,7 @@ def index():
 
 
 @bp.get("/p/<slug:slug>")
+@shared_cache
 def petition(slug: str):
     """One call: its text, demands, rally, counts and signatories."""
     petition = petition_or_404(slug)
@@ -67,6 +82,7 @@ def _latest_lists(petition) -> tuple[list, list]:
 
 
 @bp.get("/p/<slug:slug>.json")
+@shared_cache
 def petition_counts(slug: str):
     """The public counts, for other sites and scripts."""
     petition = petition_or_404(slug)
@@ -74,12 +90,11 @@ def petition_counts(slug: str):
     response = jsonify(
         slug=petition.slug, individuals=counts.individuals, organizations=counts.organizations
     )
-    response.cache_control.public = True
-    response.cache_control.max_age = 30
-    return response
+    return allow_any_origin(response)
 
 
 @bp.get("/p/<slug:slug>/signers")
+@shared_cache
 def signers(slug: str):
     """Every confirmed individual who chose to be shown, a page at a time."""
     petition = petition_or_404(slug)
@@ -94,6 +109,7 @@ def signers(slug: str):
 
 
 @bp.get("/p/<slug:slug>/organizations")
+@shared_cache
 def organizations(slug: str):
     """Every approved organization that chose to be shown, a page at a time."""
     petition = petition_or_404(slug)
@@ -111,6 +127,25 @@ def organizations(slug: str):
 def privacy():
     """The privacy notice signers accept."""
     return render_template("public/privacy.html")
+
+
+@bp.get("/language/<code>")
+def language(code: str):
+    """Remember the visitor's language for a year, then go back to the page they were on."""
+    if code not in current_app.config["LANGUAGES"]:
+        abort(404)
+    back = safe_next_url(request.args.get("next")) or safe_next_url(request.referrer)
+    response = redirect(back or url_for("public.index"))
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        code,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+    response.cache_control.no_store = True
+    return response
 
 
 @bp.get("/healthz")

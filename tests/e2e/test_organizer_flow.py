@@ -104,8 +104,11 @@ def test_endorsement_from_form_to_export(browser, live_server, screenshots):
     screenshots(organizer, "approved")
     assert endorsement_status(live_server) == [EndorsementStatus.APPROVED]
 
-    # The organization now shows in the public list.
+    # The organization now shows in the public list. Public pages may be kept 30 s by
+    # browsers and caches (Cache-Control max-age): the contact, who saw the list a moment
+    # ago, reloads it.
     contact.goto(f"/p/{SLUG}/organizations")
+    contact.reload()
     expect(contact.locator("main")).to_contain_text(ORGANIZATION)
     screenshots(contact, "public-organizations")
 

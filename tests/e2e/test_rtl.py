@@ -1,0 +1,102 @@
+"""Arabic in a real browser: the page reads right to left and its layout mirrors.
+
+The screenshots are in test-artifacts/rtl/ (gitignored), kept by CI.
+"""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .conftest import DESKTOP, PHONE, SLUG, screenshot_taker
+
+pytestmark = pytest.mark.e2e
+
+
+def box(page: Page, selector: str) -> dict:
+    found = page.locator(selector).first.bounding_box()
+    assert found, selector
+    return found
+
+
+def right(found: dict) -> float:
+    return found["x"] + found["width"]
+
+
+def test_the_arabic_sign_form_mirrors(browser, live_server):
+    shoot = screenshot_taker("rtl")
+    context = browser.new_context(
+        base_url=live_server.url, viewport=DESKTOP, extra_http_headers={"Accept-Language": "ar"}
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+
+    page.goto(f"/p/{SLUG}/sign")
+    html = page.locator("html")
+    expect(html).to_have_attribute("dir", "rtl")
+    expect(html).to_have_attribute("lang", "ar")
+    expect(page.get_by_role("heading", level=1)).to_have_text("وقّع على النداء")
+    assert page.evaluate(
+        "getComputedStyle(document.querySelector('form.sign-form')).direction"
+    ) == ("rtl")
+
+    form = box(page, "form.sign-form")
+    button = box(page, "form.sign-form button[type=submit]")
+    # The submit button starts at the form's right edge and leaves its left side free.
+    assert abs(right(button) - right(form)) <= 2
+    assert button["x"] - form["x"] > form["width"] / 2
+    # A checkbox sits to the right of its label, as the reader starts there.
+    checkbox = box(page, "#show_publicly")
+    label = box(page, "label[for=show_publicly]")
+    assert checkbox["x"] > label["x"]
+    assert abs(right(checkbox) - right(box(page, ".field-check"))) <= 4
+    # The fieldset's legend starts at the right too.
+    legend = box(page, "form.sign-form legend")
+    fieldset = box(page, "form.sign-form fieldset")
+    assert right(fieldset) - right(legend) < fieldset["width"] / 4
+    assert legend["x"] - fieldset["x"] > fieldset["width"] / 2
+    # Country names in Arabic, in the form's own select.
+    expect(page.locator("#country option[value=EG]")).to_have_text("مصر")
+    shoot(page, "sign-form-desktop")
+
+    # The same checks fail in English: the layout really changes with the language.
+    english = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
+    other = english.new_page()
+    other.goto(f"/p/{SLUG}/sign")
+    expect(other.locator("html")).to_have_attribute("dir", "ltr")
+    form_en = box(other, "form.sign-form")
+    button_en = box(other, "form.sign-form button[type=submit]")
+    assert abs(button_en["x"] - form_en["x"]) <= 2
+    assert box(other, "#show_publicly")["x"] < box(other, "label[for=show_publicly]")["x"]
+    english.close()
+
+    # An error keeps the page right to left, messages in Arabic.
+    page.locator("#full_name").fill("أمينة ديالو")
+    page.get_by_role("button", name="وقّع").click()
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.locator(".error").first).to_be_visible()
+    shoot(page, "sign-form-errors")
+    context.close()
+
+
+def test_the_switcher_turns_a_phone_to_arabic_and_back(browser, live_server):
+    shoot = screenshot_taker("rtl-switcher")
+    context = browser.new_context(base_url=live_server.url, viewport=PHONE, is_mobile=True)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+
+    page.goto(f"/p/{SLUG}")
+    expect(page.locator("html")).to_have_attribute("dir", "ltr")
+    page.get_by_role("link", name="العربية").click()
+    expect(page).to_have_url(f"{live_server.url}/p/{SLUG}")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    expect(page.get_by_role("link", name="وقّع بصفتك الشخصية").first).to_be_visible()
+    # Nothing overflows sideways on a phone in right-to-left.
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    shoot(page, "call-page-phone")
+
+    page.goto(f"/p/{SLUG}/sign")  # the cookie keeps the choice
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    page.get_by_role("link", name="Français").click()
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Signer l'appel")
+    shoot(page, "sign-form-french")
+    context.close()
