@@ -1,6 +1,6 @@
 """Domain errors, and the error pages every failure ends on."""
 
-from flask import Flask, has_request_context, render_template
+from flask import Flask, has_request_context, jsonify, render_template, request
 from flask.globals import request_ctx
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
@@ -44,17 +44,28 @@ def register_error_handlers(app: Flask) -> None:
         if has_request_context() and request_ctx.url_adapter is None:
             # An untrusted Host header: no URL can be built, so no page with links.
             return f"{error.code} {error.name}", error.code, {"Content-Type": "text/plain"}
-        return render_template("errors/error.html", error=error), error.code
+        return error_page(error)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError):
         # The database is down or overloaded: nothing was acknowledged, try again soon.
         db.session.rollback()
         app.logger.error("database unavailable: %s", error.orig)
-        page = render_template("errors/error.html", error=ServiceUnavailable())
-        return page, 503, {"Retry-After": "30"}
+        return error_page(ServiceUnavailable(), {"Retry-After": "30"})
 
     @app.errorhandler(InternalServerError)
     def internal_error(error: InternalServerError):
         db.session.rollback()
-        return render_template("errors/error.html", error=InternalServerError()), 500
+        return error_page(InternalServerError())
+
+
+def error_page(error: HTTPException, headers: dict | None = None):
+    """The error page; for the API (/api/...) the same error as JSON, which its clients read."""
+    if request.path.startswith("/api/"):
+        name = error.name.lower().replace(" ", "_")
+        response = jsonify(error=name, message=error.description)
+    else:
+        response = render_template("errors/error.html", error=error)
+    # The error's own headers (Allow for a 405), without its plain Content-Type.
+    own = {key: value for key, value in error.get_headers() if key.lower() != "content-type"}
+    return response, error.code, {**own, **(headers or {})}

@@ -336,7 +336,10 @@ def test_the_api_does_not_vary_on_cookies_for_anonymous_readers(client, make_pet
 def test_the_api_answers_get_only(client, make_petition):
     make_petition(slug="read-only")
     for method in (client.post, client.put, client.delete):
-        assert method("/api/v1/calls/read-only").status_code == 405
+        response = method("/api/v1/calls/read-only")
+        assert response.status_code == 405
+        assert response.json["error"] == "method_not_allowed"  # JSON, as the API's clients read
+        assert "GET" in response.headers["Allow"]
     assert client.post("/api/v1/calls").status_code == 405
     assert client.head("/api/v1/calls").status_code == 200
 
@@ -376,3 +379,19 @@ def test_openapi_describes_every_api_route(app, client):
     schemas = description["components"]["schemas"]
     assert schemas["Signer"]["additionalProperties"] is False
     assert set(schemas["Signer"]["properties"]) == {"full_name", "city", "country"}
+
+
+def test_an_api_request_that_fails_gets_a_json_error(app, client, make_petition, monkeypatch):
+    """The database away: 503 with Retry-After, as JSON under /api/, as a page elsewhere."""
+    from sqlalchemy.exc import OperationalError
+
+    make_petition(slug="down")
+
+    def unavailable(*args, **kwargs):
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    monkeypatch.setattr("petition.views.api.public_counts", unavailable)
+    response = client.get("/api/v1/calls/down")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "30"
+    assert response.json["error"] == "service_unavailable"
