@@ -39,6 +39,7 @@ PLACE_MAX = 200
 ADDRESS_MAX = 300
 TIMEZONE_MAX = 64
 REASON_MAX = 200
+LANGUAGE_MAX = 16
 
 
 def utcnow() -> datetime:
@@ -123,6 +124,8 @@ class Petition(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(SLUG_MAX), unique=True)
+    # The language the columns below are written in; other languages are translations.
+    language: Mapped[str] = mapped_column(String(LANGUAGE_MAX), default="en")
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     summary: Mapped[str] = mapped_column(String(SUMMARY_MAX), default="")
     body: Mapped[str] = mapped_column(Text, default="")
@@ -149,6 +152,11 @@ class Petition(db.Model):
 
     demands: Mapped[list["Demand"]] = relationship(
         order_by="Demand.position", cascade="all, delete-orphan", back_populates="petition"
+    )
+    translations: Mapped[list["PetitionTranslation"]] = relationship(
+        order_by="PetitionTranslation.language",
+        cascade="all, delete-orphan",
+        back_populates="petition",
     )
 
     __table_args__ = (
@@ -194,8 +202,44 @@ class Demand(db.Model):
     text: Mapped[str] = mapped_column(Text)
 
     petition: Mapped[Petition] = relationship(back_populates="demands")
+    translations: Mapped[list["DemandTranslation"]] = relationship(
+        cascade="all, delete-orphan", back_populates="demand"
+    )
 
     __table_args__ = (UniqueConstraint("petition_id", "position"),)
+
+
+class PetitionTranslation(db.Model):
+    """A call's title, summary and body in another language than its own."""
+
+    __tablename__ = "petition_translation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    petition_id: Mapped[int] = mapped_column(ForeignKey("petition.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(LANGUAGE_MAX))
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    summary: Mapped[str] = mapped_column(String(SUMMARY_MAX), default="")
+    body: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    petition: Mapped[Petition] = relationship(back_populates="translations")
+
+    __table_args__ = (UniqueConstraint("petition_id", "language"),)
+
+
+class DemandTranslation(db.Model):
+    """One demand in another language than its call's own; it follows its demand."""
+
+    __tablename__ = "demand_translation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    demand_id: Mapped[int] = mapped_column(ForeignKey("demand.id", ondelete="CASCADE"))
+    language: Mapped[str] = mapped_column(String(LANGUAGE_MAX))
+    text: Mapped[str] = mapped_column(Text)
+
+    demand: Mapped[Demand] = relationship(back_populates="translations")
+
+    __table_args__ = (UniqueConstraint("demand_id", "language"),)
 
 
 class Signature(db.Model):
@@ -214,6 +258,7 @@ class Signature(db.Model):
     affiliation: Mapped[str | None] = mapped_column(String(AFFILIATION_MAX))
     show_publicly: Mapped[bool] = mapped_column(default=False)
     wants_updates: Mapped[bool] = mapped_column(default=False)
+    will_attend: Mapped[bool] = mapped_column(default=False)
     status: Mapped[SignatureStatus] = mapped_column(
         _enum(SignatureStatus), default=SignatureStatus.PENDING
     )
