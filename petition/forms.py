@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError
 from flask import current_app
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -105,8 +105,10 @@ def deliverable_email(form, field) -> None:
             check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
         )
     except EmailNotValidError as error:
+        # gettext, not lazy_gettext: a lazy string counts as safe HTML in templates, and the
+        # reason quotes what the visitor typed.
         raise ValidationError(
-            _l("This email address is not valid: %(reason)s", reason=str(error))
+            gettext("This email address is not valid: %(reason)s", reason=str(error))
         ) from None
 
 

@@ -209,6 +209,15 @@ def test_markup_is_stored_as_text_and_shown_escaped_everywhere(
     # "{{ 7 * 7 }}" stays as typed (shown above): no template ever evaluates input.
 
 
+@pytest.mark.parametrize("form", ["sign", "endorse"])
+def test_what_email_validator_quotes_back_is_shown_escaped(client, petition, form):
+    """The validator's reason quotes the characters typed: they are text, never markup."""
+    field = "email" if form == "sign" else "contact_email"
+    response = submit(client, petition, form, **{field: "x@<img src=x>.org"})
+    assert_refused(response, "&#39;&lt;&#39;")
+    assert "'<'" not in response.text
+
+
 def test_duplicate_keys_take_the_first_value_and_never_fail(client, petition):
     body = (
         "full_name=First&full_name=Second&email=a%40example.org&email=b%40example.org"
