@@ -63,10 +63,12 @@ def fill(petition: Petition) -> None:
             }
         )
         if len(batch) == 20000:
-            db.session.execute(insert(Signature.__table__), batch)
+            # RETURNING makes it one INSERT per thousand rows: PostgreSQL's tally triggers run
+            # per statement, and per-row statements in one transaction pile up tally versions.
+            db.session.execute(insert(Signature.__table__).returning(Signature.id), batch).all()
             batch.clear()
     if batch:
-        db.session.execute(insert(Signature.__table__), batch)
+        db.session.execute(insert(Signature.__table__).returning(Signature.id), batch).all()
     db.session.commit()
 
 
@@ -127,7 +129,7 @@ def main() -> None:
             ).all()
 
         measures = [
-            ("status counts (GROUP BY status)", lambda: queries.status_counts(petition)),
+            ("status counts (the tally)", lambda: queries.status_counts(petition)),
             ("confirmed per day, 90 days", lambda: moderation.confirmations_by_day(petition)),
             (
                 "confirmed by country",

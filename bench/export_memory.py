@@ -63,10 +63,12 @@ def fill(url: str, rows: int) -> None:
                 }
             )
             if len(batch) == BATCH:
-                db.session.execute(insert(Signature.__table__), batch)
+                # RETURNING makes it one INSERT per thousand rows: PostgreSQL's tally triggers run
+                # per statement, and per-row statements in one transaction pile up tally versions.
+                db.session.execute(insert(Signature.__table__).returning(Signature.id), batch).all()
                 batch.clear()
         if batch:
-            db.session.execute(insert(Signature.__table__), batch)
+            db.session.execute(insert(Signature.__table__).returning(Signature.id), batch).all()
         db.session.commit()
     with app.app_context():
         db.engine.dispose()

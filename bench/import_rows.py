@@ -30,12 +30,21 @@ ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 
 def write_csv(path: Path, rows: int) -> None:
     with path.open("w", encoding="utf-8-sig", newline="") as file:
-        writer = csv.writer(file, lineterminator="\r\n")
-        writer.writerow(FIELDS)
+        # By name: the template's columns change (will_attend came in the middle).
+        writer = csv.DictWriter(file, FIELDS, restval="", lineterminator="\r\n")
+        writer.writeheader()
         for n in range(rows):
             email = "" if n % 10 == 0 else f"signer{n}@example.org"
             writer.writerow(
-                [f"Signer Number {n}", email, "Calais", "FR", "", "yes", "no", "2024-05-01"]
+                {
+                    "full_name": f"Signer Number {n}",
+                    "email": email,
+                    "city": "Calais",
+                    "country": "FR",
+                    "show_publicly": "yes",
+                    "wants_updates": "no",
+                    "signed_on": "2024-05-01",
+                }
             )
 
 

@@ -54,9 +54,10 @@ BASELINE = "bench-baseline"  # where /_bench/insert puts its rows
 IMPORTED = "bench-import"  # the call the bulk import fills
 BIN = Path(sys.executable).parent
 WRK_SCRIPT = ROOT / "bench" / "wrk.lua"
+# The stored columns the export writes, in its order (its country_name is not stored).
 EXPORT_COLUMNS = (
     "full_name, email, city, country, affiliation, show_publicly, wants_updates, "
-    "status, source, signed_at, confirmed_at"
+    "will_attend, status, source, locale, signed_at, confirmed_at"
 )
 ROWS = (
     "sign",
@@ -120,6 +121,15 @@ def prepare(app) -> dict[str, int]:
     return ids
 
 
+def insert_rows(batch: list[dict]) -> None:
+    """One multi-row INSERT per thousand rows (RETURNING makes SQLAlchemy batch them).
+
+    A plain executemany is one statement per row on psycopg: PostgreSQL's tally
+    triggers would run per row, and in one transaction the tally's rows pile up versions.
+    """
+    db.session.execute(insert(Signature.__table__).returning(Signature.id), batch).all()
+
+
 def fill(app, petition_id: int, start: int, stop: int) -> None:
     """Signatures start..stop-1, bulk inserted: 90 % confirmed, half of them public."""
     base = utcnow() - timedelta(days=30)
@@ -150,11 +160,11 @@ def fill(app, petition_id: int, start: int, stop: int) -> None:
                 }
             )
             if len(batch) == 20000:
-                db.session.execute(insert(Signature.__table__), batch)
+                insert_rows(batch)
                 db.session.commit()
                 batch.clear()
         if batch:
-            db.session.execute(insert(Signature.__table__), batch)
+            insert_rows(batch)
         db.session.commit()
         settle()
         db.engine.dispose()
@@ -441,7 +451,7 @@ def log(message: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     options = parse_arguments(argv)
-    if not shutil.which("wrk"):
+    if not options.commands_only and not shutil.which("wrk"):
         print("wrk is missing: `make bench` installs it (apt-get install wrk)", file=sys.stderr)
         return 2
     given = os.environ.get("DATABASE_URL")
@@ -474,46 +484,16 @@ def main(argv: list[str] | None = None) -> int:
         point = growth[size]
         log(f"  page {point['page'] * 1000:.2f} ms, count {point['counts'] * 1000:.2f} ms")
 
-    port = free_port()
-    log(f"gunicorn on port {port} with {options.workers} workers")
-    server = start_server(env, port, options.workers, workdir / "gunicorn.log")
     sign_runs, insert_runs, page_runs, constant_runs = [], [], [], []
-    try:
-        load = {"connections": options.connections, "threads": options.threads}
-        sign_path, page_path = f"/p/{CALL}/sign", f"/p/{CALL}"
-        if options.warmup:
-            log("warm-up")
-            for mode, path in (("sign", sign_path), ("insert", "/_bench/insert")):
-                wrk(port, path, mode, "warm", seconds=options.warmup, **load)
-            for path in (page_path, "/_bench/page"):
-                wrk(port, path, "get", "warm", seconds=options.warmup, **load)
-        for round_number in range(options.rounds):
-            tag = f"r{round_number}"
-            # Alternate which side goes first, so a drift in the machine's load hits both.
-            pairs = [
-                (insert_runs, "/_bench/insert", "insert"),
-                (sign_runs, sign_path, "sign"),
-                (constant_runs, "/_bench/page", "get"),
-                (page_runs, page_path, "get"),
-            ]
-            if round_number % 2:
-                pairs = [pairs[1], pairs[0], pairs[3], pairs[2]]
-            for runs, path, mode in pairs:
-                runs.append(wrk(port, path, mode, tag, seconds=options.duration, **load))
-                last = runs[-1]
-                log(
-                    f"  {mode:6} {path}: {last['accepted'] / last['seconds']:.0f}/s, "
-                    f"p50 {last['p50_us'] / 1000:.1f} ms, p99 {last['p99_us'] / 1000:.1f} ms, "
-                    f"errors {last['errors']:.0f}"
-                )
-    finally:
-        stop_server(server)
-
-    signed = sum(r["accepted"] for r in sign_runs)
-    stored = signature_count(app, ids[CALL], "r%-%@example.org")
-    if not signed or not stored:
-        raise RuntimeError(f"no signature accepted (wrk {signed:.0f}, stored {stored})")
-    log(f"sign: {signed:.0f} accepted by wrk, {stored} stored, {outbox_count(app)} mails queued")
+    if not options.commands_only:
+        sign_runs, insert_runs, page_runs, constant_runs = serve_and_load(options, env, workdir)
+        signed = sum(r["accepted"] for r in sign_runs)
+        stored = signature_count(app, ids[CALL], "r%-%@example.org")
+        if not signed or not stored:
+            raise RuntimeError(f"no signature accepted (wrk {signed:.0f}, stored {stored})")
+        log(
+            f"sign: {signed:.0f} accepted by wrk, {stored} stored, {outbox_count(app)} mails queued"
+        )
 
     export_rows = signature_count(app, ids[CALL])
     log(f"export of {export_rows:,} rows")
@@ -578,11 +558,60 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def serve_and_load(options, env: dict, workdir: Path) -> tuple[list, list, list, list]:
+    """gunicorn driven by wrk, each side in turn: the runs of sign, bare insert, page, constant."""
+    sign_runs, insert_runs, page_runs, constant_runs = [], [], [], []
+    port = free_port()
+    log(f"gunicorn on port {port} with {options.workers} workers")
+    server = start_server(env, port, options.workers, workdir / "gunicorn.log")
+    try:
+        load = {"connections": options.connections, "threads": options.threads}
+        sign_path, page_path = f"/p/{CALL}/sign", f"/p/{CALL}"
+        if options.warmup:
+            log("warm-up")
+            for mode, path in (("sign", sign_path), ("insert", "/_bench/insert")):
+                wrk(port, path, mode, "warm", seconds=options.warmup, **load)
+            for path in (page_path, "/_bench/page"):
+                wrk(port, path, "get", "warm", seconds=options.warmup, **load)
+        for round_number in range(options.rounds):
+            tag = f"r{round_number}"
+            # Alternate which side goes first, so a drift in the machine's load hits both.
+            pairs = [
+                (insert_runs, "/_bench/insert", "insert"),
+                (sign_runs, sign_path, "sign"),
+                (constant_runs, "/_bench/page", "get"),
+                (page_runs, page_path, "get"),
+            ]
+            if round_number % 2:
+                pairs = [pairs[1], pairs[0], pairs[3], pairs[2]]
+            for runs, path, mode in pairs:
+                runs.append(wrk(port, path, mode, tag, seconds=options.duration, **load))
+                last = runs[-1]
+                log(
+                    f"  {mode:6} {path}: {last['accepted'] / last['seconds']:.0f}/s, "
+                    f"p50 {last['p50_us'] / 1000:.1f} ms, p99 {last['p99_us'] / 1000:.1f} ms, "
+                    f"errors {last['errors']:.0f}"
+                )
+    finally:
+        stop_server(server)
+    return sign_runs, insert_runs, page_runs, constant_runs
+
+
 def build_figures(
     options, sign_runs, insert_runs, page_runs, constant_runs, growth, small, large,
     export_rows, export_seconds, export_mb, dump_seconds, bulk,
 ) -> list[Figure]:  # fmt: skip
-    """The table's rows from the measurements."""
+    """The table's rows from the measurements (without wrk's under --commands-only)."""
+    figures = load_figures(options, sign_runs, insert_runs, page_runs, constant_runs, large)
+    return figures + command_figures(
+        growth, small, large, export_rows, export_seconds, export_mb, dump_seconds, bulk, options
+    )
+
+
+def load_figures(options, sign_runs, insert_runs, page_runs, constant_runs, large) -> list:
+    """sign, page and the latencies, from wrk's runs (none under --commands-only)."""
+    if not sign_runs:
+        return []
     sign_rate, insert_rate = rate(sign_runs), rate(insert_runs)
     page_rate, constant_rate = rate(page_runs), rate(constant_runs)
     figures = [
@@ -617,8 +646,15 @@ def build_figures(
                 f"{options.connections} concurrent clients" if target else "",
             )
         )
+    return figures
+
+
+def command_figures(
+    growth, small, large, export_rows, export_seconds, export_mb, dump_seconds, bulk, options
+) -> list:
+    """export, export memory, growth and bulk."""
     export_ratio = dump_seconds / export_seconds  # same rows: rows/s ratio = time ratio
-    figures += [
+    figures = [
         Figure(
             "export",
             f"{export_rows / export_seconds:,.0f} rows/s",
@@ -692,6 +728,11 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=21, help="in-process timings per point")
     parser.add_argument("--skip-bulk", action="store_true", help="leave the import out")
+    parser.add_argument(
+        "--commands-only",
+        action="store_true",
+        help="no server nor wrk: only the export and import commands and the growth figures",
+    )
     parser.add_argument("--json", help="also write the figures to this JSON file")
     parser.add_argument(
         "--force", action="store_true", help="drop the tables of any DATABASE_URL, not only *bench*"

@@ -99,6 +99,7 @@ def _register_template_helpers(app: Flask) -> None:
     from .models import utcnow
     from .petitions import render_markdown
     from .switches import signing_pause_notice
+    from .views import content_lang, keep_lang, reader_call_text
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["markdown"] = render_markdown
@@ -110,6 +111,9 @@ def _register_template_helpers(app: Flask) -> None:
         csrf_token=generate_csrf,
         current_user=current_user,
         signing_pause_notice=signing_pause_notice,
+        call_text=reader_call_text,
+        content_lang=content_lang,
+        keep_lang=keep_lang,
     )
 
 

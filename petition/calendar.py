@@ -5,14 +5,16 @@ from datetime import timedelta
 from icalendar import Calendar, Event
 
 from .models import Petition
+from .petitions import CallText
 
 # The model stores no end time: calendars show the rally as lasting this long.
 RALLY_DURATION = timedelta(hours=2)
 PRODUCT_ID = "-//Petition//Rally calendar//EN"
 
 
-def rally_calendar(petition: Petition, *, page_url: str, host: str) -> bytes:
-    """The .ics of the call's rally: one VEVENT in the rally's time zone, with its VTIMEZONE."""
+def rally_calendar(petition: Petition, text: CallText, *, page_url: str, host: str) -> bytes:
+    """The .ics of the call's rally: one VEVENT in the rally's time zone, with its VTIMEZONE,
+    named and described with the call's `text` (in the reader's language)."""
     start = petition.event_local_start
     if start is None:
         raise ValueError(f"call {petition.slug} has no rally")
@@ -23,13 +25,14 @@ def rally_calendar(petition: Petition, *, page_url: str, host: str) -> bytes:
     event.add("dtstamp", petition.updated_at)
     event.add("dtstart", start)
     event.add("dtend", start + RALLY_DURATION)
-    event.add("summary", petition.title)
+    language = {"LANGUAGE": text.language}
+    event.add("summary", text.title, parameters=language)
     location = ", ".join(part for part in (petition.event_place, petition.event_address) if part)
     if location:
         event.add("location", location)
     event.add("url", page_url)
-    description = "\n\n".join(part for part in (petition.summary, page_url) if part)
-    event.add("description", description)
+    description = "\n\n".join(part for part in (text.summary, page_url) if part)
+    event.add("description", description, parameters=language)
 
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)

@@ -1,6 +1,7 @@
 """`flask --app petition ...` commands: thin wrappers over the domain functions."""
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import click
@@ -9,7 +10,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy import inspect, select
 
-from . import audit, mail, petitions, queries, retention, switches
+from . import audit, mail, petitions, queries, retention, switches, tally
 from .auth import AccountError, create_organizer
 from .errors import InvalidTransition
 from .exports import (
@@ -41,6 +42,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(signing_cli)
     app.cli.add_command(import_signatures_command)
     app.cli.add_command(purge)
+    app.cli.add_command(recount)
 
 
 # The revision whose schema `create_all` produced before the service had migrations.
@@ -61,13 +63,21 @@ def upgrade_schema() -> None:
 
 @click.command("init-db")
 def init_db() -> None:
-    """Apply the migrations and add the shipped calls; safe on a database with signatures."""
+    """Apply the migrations and add the shipped calls, and the shipped translations the
+    calls already stored lack; safe on a database with signatures."""
     upgrade_schema()
-    added = petitions.load_shipped_calls()
+    try:
+        added = petitions.load_shipped_calls()
+        translated = petitions.add_shipped_translations()
+    except petitions.ContentError as error:
+        raise click.ClickException(f"{petitions.CONTENT_DIRECTORY.name}/: {error}") from error
     db.session.commit()
     click.echo(f"Database ready; {len(added)} shipped call(s) added.")
     for petition in added:
-        click.echo(f"  {petition.slug}")
+        languages = ", ".join(row.language for row in petition.translations)
+        click.echo(f"  {petition.slug}" + (f" (translations: {languages})" if languages else ""))
+    for slug, language in translated:
+        click.echo(f"  {slug}: translation {language} added")
 
 
 organizer_cli = AppGroup("organizer", help="Manage organizer accounts.")
@@ -120,13 +130,17 @@ petitions_cli = AppGroup("petitions", help="Manage calls.")
 @petitions_cli.command("load")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def load_petition(file: Path) -> None:
-    """Add or update a call from a content file (TOML front matter + Markdown)."""
+    """Add or update a call from a content file (TOML front matter + Markdown), with the
+    translations beside it (NAME.LANGUAGE.md for NAME.md, e.g. call.fr.md)."""
     try:
         petition, created = petitions.load_call_file(file)
     except petitions.ContentError as error:
         raise click.ClickException(f"{file.name}: {error}") from error
     db.session.commit()
     click.echo(f"{'Added' if created else 'Updated'} {petition.slug}.")
+    languages = [row.language for row in petition.translations]
+    if languages:
+        click.echo(f"  In {petition.language}, translated into {', '.join(languages)}.")
 
 
 @petitions_cli.command("list")
@@ -156,6 +170,7 @@ def list_petitions() -> None:
 @click.option("--until", type=click.DateTime(["%Y-%m-%d"]), help="Until this UTC day, included.")
 @click.option("--country", help="A two-letter country code, such as FR.")
 @click.option("--wants-updates", is_flag=True, help="Only individuals who asked for news.")
+@click.option("--will-attend", is_flag=True, help="Only individuals who will attend the rally.")
 @click.option("--source", type=click.Choice([s.value for s in SignatureSource]))
 @click.option("--org-type", type=click.Choice([t.value for t in OrganizationType]))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="csv", show_default=True)
@@ -175,6 +190,7 @@ def export(
     until,
     country: str | None,
     wants_updates: bool,
+    will_attend: bool,
     source: str | None,
     org_type: str | None,
     fmt: str,
@@ -191,6 +207,7 @@ def export(
         until=until.date() if until else None,
         country=country.upper() if country else None,
         wants_updates=wants_updates,
+        will_attend=will_attend,
         source=source,
         org_type=org_type,
     )
@@ -307,6 +324,43 @@ def purge(days: int | None, slug: str | None, yes: bool) -> None:
             f"{deleted['endorsements']} endorsements deleted; counts kept."
         )
     db.session.commit()
+
+
+@click.command("recount")
+@click.argument("slug", required=False)
+@click.option("--dry-run", is_flag=True, help="Report the differences; repair nothing.")
+def recount(slug: str | None, dry_run: bool) -> None:
+    """Check the counts of one call (SLUG) or all against their rows; repair any difference.
+
+    A check, not a chore: the database's triggers keep the counts exact in the
+    transaction of every change, so it should find nothing. It also says if the
+    triggers are missing. A repair makes signing wait for the recount (seconds).
+    """
+    petition = _petition_or_fail(slug) if slug else None
+    connection = db.session.connection()
+    missing = tally.missing_triggers(connection)
+    if missing:
+        raise click.ClickException(
+            f"the triggers that keep the counts are missing ({', '.join(sorted(missing))}):"
+            " create them again (petition/tally.py) before recounting"
+        )
+    found = tally.recount(connection, petition.id if petition else None, dry_run=dry_run)
+    if not found:
+        click.echo("The counts match the signatures and endorsements.")
+        return
+    slugs = dict(db.session.execute(select(Petition.id, Petition.slug)).all())
+    for difference in found:
+        call = slugs.get(difference.petition_id, f"deleted call {difference.petition_id}")
+        click.echo(
+            f"{call}: {difference.kind} {difference.status}: the tally said"
+            f" {difference.tallied}, the rows are {difference.counted}"
+        )
+    if dry_run:
+        db.session.rollback()
+        raise click.ClickException(f"{len(found)} count(s) differ; nothing repaired (--dry-run).")
+    audit.record("recount", petition=petition, repaired=[asdict(d) for d in found])
+    db.session.commit()
+    click.echo(f"{len(found)} count(s) repaired from the rows.")
 
 
 @click.command("import-signatures")

@@ -34,8 +34,10 @@ INDIVIDUAL_COLUMNS = (
     "affiliation",
     "show_publicly",
     "wants_updates",
+    "will_attend",
     "status",
     "source",
+    "language",  # the interface's language when they signed (the call's, if it had it)
     "signed_at",
     "confirmed_at",
 )
@@ -51,6 +53,7 @@ ORGANIZATION_COLUMNS = (
     "contact_role",
     "show_publicly",
     "status",
+    "language",
     "endorsed_at",
     "confirmed_at",
     "approved_at",
@@ -98,6 +101,7 @@ class ExportFilters:
     until: date | None = None
     country: str | None = None
     wants_updates: bool = False  # individuals only
+    will_attend: bool = False  # individuals only: those who said they will attend the rally
     source: str | None = None  # individuals only
     org_type: str | None = None  # organizations only
 
@@ -128,6 +132,8 @@ class ExportFilters:
             problems["source"] = _l("Only individuals have a source.")
         if self.wants_updates and not individuals:
             problems["wants_updates"] = _l("Only individuals ask for news.")
+        if self.will_attend and not individuals:
+            problems["will_attend"] = _l("Only individuals say whether they will attend.")
         if self.org_type is not None and self.org_type not in {t.value for t in OrganizationType}:
             problems["org_type"] = _l("Unknown type of organization.")
         elif self.org_type is not None and individuals:
@@ -145,6 +151,8 @@ class ExportFilters:
             filters["country"] = self.country
         if self.wants_updates:
             filters["wants_updates"] = True
+        if self.will_attend:
+            filters["will_attend"] = True
         if self.source:
             filters["source"] = self.source
         if self.org_type:
@@ -165,6 +173,7 @@ class ExportFilters:
                 signed_before=end,
                 country=self.country,
                 wants_updates=self.wants_updates,
+                will_attend=self.will_attend,
                 source=SignatureSource(self.source) if self.source else None,
             )
         return queries.export_organizations(
@@ -326,6 +335,15 @@ class _Tally:
             yield row
 
 
+def _export_bytes(query: Select, who: str, fmt: str, tally: _Tally) -> Iterator[bytes]:
+    """A CSV formatted by the database when it can (the same bytes, far faster), else here."""
+    from . import export_sql  # which builds on this module
+
+    if fmt == "csv" and export_sql.supports(query, who):
+        return export_sql.export_csv(query, who, tally)
+    return LINES[fmt](COLUMNS[who], tally.count(export_rows(query, who)))
+
+
 def stream_export(manifest_id: int, who: str, fmt: str, query: Select) -> Iterator[bytes]:
     """The export's bytes; after the last one the manifest is completed and flushed.
 
@@ -334,7 +352,7 @@ def stream_export(manifest_id: int, who: str, fmt: str, query: Select) -> Iterat
     """
     tally = _Tally(who)
     digest = hashlib.sha256()
-    for chunk in LINES[fmt](COLUMNS[who], tally.count(export_rows(query, who))):
+    for chunk in _export_bytes(query, who, fmt, tally):
         digest.update(chunk)
         yield chunk
     manifest = db.session.get(ExportManifest, manifest_id)

@@ -4,12 +4,14 @@ import re
 from functools import cache
 from urllib.parse import urlsplit
 
+from babel.support import Translations
 from email_validator import EmailNotValidError
 from flask import current_app
 from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
+from markupsafe import Markup
 from wtforms import (
     BooleanField,
     DateField,
@@ -27,7 +29,8 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import Choice, SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -38,12 +41,13 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 
 from . import petitions
 from .auth import MIN_PASSWORD_LENGTH
-from .countries import country_choices
+from .countries import country_choices, country_codes
 from .exports import ExportFilters
+from .languages import language_choices, language_name
 from .models import (
     ADDRESS_MAX,
     AFFILIATION_MAX,
@@ -185,8 +189,57 @@ def _country_options_in(locale: str) -> tuple[SelectChoice, ...]:
     return tuple(SelectChoice(code, name) for code, name in country_choices(locale))
 
 
+@cache
+def _signing_country_choices(locale: str) -> tuple[SelectChoice, ...]:
+    """The signing forms' countries in one language, after a prompt: the same tuple for every
+    form in that language, so that its <option> tags are rendered once (_CountrySelect)."""
+    return (SelectChoice("", _l("Choose a country")), *_country_options_in(locale))
+
+
+@cache
+def _country_option_tags(locale: str) -> tuple[tuple[str, Markup], ...]:
+    """(value, <option> tag, not selected) of each of `_signing_country_choices(locale)`."""
+    return tuple(
+        (choice.value, Select.render_option(Choice(choice.value, choice.label, False, None)))
+        for choice in _signing_country_choices(locale)
+    )
+
+
+class _CountrySelect(Select):
+    """Select's HTML, the 250 countries' tags made once per language: rendering them for each
+    form took more time than the rest of the signing page."""
+
+    def __call__(self, field, **kwargs):
+        locale = str(get_locale() or "en")
+        if field.choices is not _signing_country_choices(locale):
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        for name in self.validation_attrs:
+            if name not in kwargs and getattr(field.flags, name):
+                kwargs[name] = True
+        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
+        for (value, tag), choice in zip(_country_option_tags(locale), field.choices, strict=True):
+            if value == field.data:
+                tag = self.render_option(Choice(choice.value, choice.label, True, None))
+            html.append(tag)
+        html.append("</select>")
+        return Markup("".join(html))  # noqa: S704 - as Select: html_params and tags escape
+
+
+class _CountryField(ChoiceField):
+    """The signing forms' country: its choices are the prompt and country_codes()."""
+
+    widget = _CountrySelect()
+
+    def pre_validate(self, form) -> None:
+        # A set lookup: ChoiceField's set of 250 choices, built per submission, was a
+        # quarter of a signature's validation.
+        if self.data != "" and self.data not in country_codes():
+            raise ValidationError(_l("Please choose from the list."))
+
+
 def _country():
-    return ChoiceField(_l("Country"), validators=[InputRequired(_l("Please choose a country."))])
+    return _CountryField(_l("Country"), validators=[InputRequired(_l("Please choose a country."))])
 
 
 def _consent():
@@ -194,6 +247,25 @@ def _consent():
         _l("I have read the privacy notice and agree that my signature is stored for this call."),
         validators=[DataRequired(_l("We can only record your signature with your consent."))],
     )
+
+
+class _WTFormsMessages:
+    """WTForms' catalog for the reader's language, read once per language: Flask-WTF's reads
+    it from disk in every request (a profile of signing: 7 % of the view)."""
+
+    def gettext(self, string: str) -> str:
+        return _wtforms_catalog(str(get_locale() or "en")).ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return _wtforms_catalog(str(get_locale() or "en")).ungettext(singular, plural, n)
+
+
+@cache
+def _wtforms_catalog(locale: str) -> Translations:
+    return Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+_WTFORMS_MESSAGES = _WTFormsMessages()
 
 
 class _SigningForm(FlaskForm):
@@ -206,6 +278,13 @@ class _SigningForm(FlaskForm):
 
     url = StringField(_l("Leave this field empty"))
     form_time = HiddenField()
+
+    class Meta:
+        def get_translations(self, form):
+            """WTForms' own messages in the reader's language, from the catalog read once."""
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return _WTFORMS_MESSAGES
 
     def looks_automated(self) -> bool:
         """Whether a bot probably sent this (call after validation)."""
@@ -221,7 +300,7 @@ class _SigningForm(FlaskForm):
         super().__init__(*args, **kwargs)
         if not self.is_submitted():
             self.form_time.data = form_timestamp()
-        self.country.choices = [SelectChoice("", _l("Choose a country")), *_country_options()]
+        self.country.choices = _signing_country_choices(str(get_locale() or "en"))
 
 
 class SignatureForm(_SigningForm):
@@ -237,7 +316,18 @@ class SignatureForm(_SigningForm):
     affiliation = _text(_l("Affiliation or occupation (optional)"), AFFILIATION_MAX, required=False)
     show_publicly = BooleanField(_l("Show my name, city and country in the public list"))
     wants_updates = BooleanField(_l("Send me news about this call"))
+    # The page words the label with the rally's date and place.
+    will_attend = BooleanField(
+        _l("I will attend the rally"),
+        description=_l("Optional. Only the organizers see it, to prepare the rally."),
+    )
     consent = _consent()
+
+    def __init__(self, *args, asks_attendance: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not asks_attendance:
+            # No rally to come: the form neither shows nor reads the question.
+            del self.will_attend
 
 
 class EndorsementForm(_SigningForm):
@@ -374,6 +464,15 @@ class CallForm(FlaskForm):
     """A call: its text, demands, event, goal, closing date and retention."""
 
     title = _text(_l("Title"), TITLE_MAX)
+    language = ChoiceField(
+        _l("Language of the call"),
+        # Not InputRequired: a form from before languages existed means the default.
+        default=petitions.DEFAULT_LANGUAGE,
+        description=_l(
+            "The language the title, text and demands above are written in. Translations "
+            "into other languages are added below the form, once the call is saved."
+        ),
+    )
     slug = StringField(
         _l("Address"),
         filters=[_clean, _lower],
@@ -455,6 +554,7 @@ class CallForm(FlaskForm):
 
     def __init__(self, *args, current_timezone: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.language.choices = _language_options()
         names = petitions.timezone_names()
         if current_timezone and current_timezone not in names:
             names = [current_timezone, *names]  # an older content file's zone stays valid
@@ -520,6 +620,123 @@ class CallForm(FlaskForm):
         if field.data is None:
             return None
         return petitions.local_to_utc(field.data, self.timezone.data)
+
+
+def _language_options() -> list[SelectChoice]:
+    """Every language Babel knows, "Name (code)" in the reader's language, sorted by name."""
+    return [
+        SelectChoice(code, label) for code, label in language_choices(str(get_locale() or "en"))
+    ]
+
+
+class TranslationLanguageField(ChoiceField):
+    """The language of a new translation: neither the call's own nor one it already has."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.refused: dict[str, str] = {}  # language -> why it cannot be chosen
+
+    def pre_validate(self, form) -> None:
+        if self.data in self.refused:
+            raise ValidationError(str(self.refused[self.data]))
+        super().pre_validate(form)
+
+    def iter_choices(self):
+        """The list offers no refused language (it is still refused with its reason)."""
+        for choice in super().iter_choices():
+            if choice[0] not in self.refused:
+                yield choice
+
+
+class TranslationForm(FlaskForm):
+    """A call's text in another language: title, summary, body and one field per demand."""
+
+    language = TranslationLanguageField(
+        _l("Language"), validators=[InputRequired(_l("Please choose a language."))]
+    )
+    title = _text(_l("Title"), TITLE_MAX)
+    summary = TextAreaField(
+        _l("Summary (optional)"),
+        filters=[_clean],
+        validators=[
+            Optional(),
+            Length(max=SUMMARY_MAX, message=_l("At most %(max)d characters, please.")),
+            plain_text,
+        ],
+    )
+    body = _markdown_text(
+        _l("Text of the call"),
+        petitions.BODY_MAX,
+        description=_l(
+            "Markdown: a blank line between paragraphs, **bold**, *italics*, "
+            "[a link](https://example.org), lists with - at the start of lines. "
+            "HTML is shown as typed, not interpreted."
+        ),
+    )
+    # One entry per demand of the call, in its order (see __init__).
+    demands = FieldList(
+        _markdown_text(_l("Demand"), petitions.DEMAND_MAX), max_entries=petitions.DEMANDS_MAX
+    )
+    save = SubmitField(_l("Save the translation"))
+
+    def __init__(self, *args, petition, language: str | None = None, **kwargs):
+        """For a new translation of `petition`, or for its translation into `language`."""
+        super().__init__(*args, **kwargs)
+        locale = str(get_locale() or "en")
+        own = petition.language
+        if language is not None:
+            del self.language  # a translation keeps its language
+        else:
+            self.language.choices = [
+                SelectChoice("", _l("Choose a language")),
+                *_language_options(),
+            ]
+            self.language.refused = {
+                own: _l(
+                    "%(language)s is the call's own language: a translation is in another.",
+                    language=language_name(own, locale),
+                )
+            } | {
+                row.language: _l(
+                    "The call is already translated into %(language)s: edit that translation.",
+                    language=language_name(row.language, locale),
+                )
+                for row in petition.translations
+            }
+        own_name = language_name(own, locale)
+
+        def in_own_language(text: str) -> str:
+            # A plain str, so templates escape it: a lazy string's __html__ would not, and
+            # the call's words are typed by organizers.
+            return str(_l("In %(language)s: %(text)s", language=own_name, text=text))
+
+        # Each field shows the call's own words it translates.
+        self.title.description = in_own_language(petition.title)
+        if petition.summary:
+            self.summary.description = in_own_language(petition.summary)
+        while len(self.demands) < len(petition.demands):
+            self.demands.append_entry("")
+        # A forged form's entries past the call's demands are neither labelled nor read.
+        numbered = enumerate(zip(self.demands, petition.demands, strict=False), start=1)
+        for number, (entry, demand) in numbered:
+            entry.label.text = _l("Demand %(number)d", number=number)
+            entry.description = in_own_language(demand.text)
+        self.demand_count = len(petition.demands)
+        # What is typed is in the translation's language, whichever way it is written.
+        typed = {"dir": "auto"} | ({"lang": language} if language else {})
+        for field in (self.title, self.summary, self.body, *self.demands):
+            field.render_kw = typed
+
+    def translation(self, language: str) -> petitions.TranslationContent:
+        """The translation as typed, in the shape content files are read into."""
+        return petitions.TranslationContent(
+            language=language,
+            title=self.title.data,
+            summary=self.summary.data or "",
+            body=self.body.data or "",
+            # Entries past the call's demands (a forged form) are not read.
+            demands=[entry.data or "" for entry in self.demands][: self.demand_count],
+        )
 
 
 # --- The organizers' workspace: moderation and search (views/moderation.py) ---
@@ -702,6 +919,9 @@ class ExportFilterForm(FlaskForm):
     wants_updates = BooleanField(
         _l("Only individuals who asked for news (a mailing list)"), default=False
     )
+    will_attend = BooleanField(
+        _l("Only individuals who said they will attend the rally"), default=False
+    )
     source = ChoiceField(
         _l("Source (individuals)"),
         choices=[SelectChoice("", _l("Any source"))]
@@ -731,6 +951,7 @@ class ExportFilterForm(FlaskForm):
             until=self.until.data,
             country=self.country.data or None,
             wants_updates=bool(self.wants_updates.data),
+            will_attend=bool(self.will_attend.data),
             source=self.source.data or None,
             org_type=self.org_type.data or None,
         )
@@ -786,6 +1007,7 @@ class ImportForm(FlaskForm):
     column_affiliation = _column("affiliation", _l("Affiliation or occupation"))
     column_show_publicly = _column("show_publicly", _l("Show in the public list"))
     column_wants_updates = _column("wants_updates", _l("Wants news about the call"))
+    column_will_attend = _column("will_attend", _l("Will attend the rally"))
     column_signed_on = _column("signed_on", _l("Date of signing"))
     keep_valid = BooleanField(
         _l("Store the valid rows even if some are rejected"),

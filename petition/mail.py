@@ -20,7 +20,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
 from flask import after_this_request, current_app, g, has_request_context, render_template
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from .extensions import db
@@ -30,6 +30,8 @@ log = logging.getLogger("petition.mail")
 
 BATCH_SIZE = 20
 MAX_RETRY_DELAY = timedelta(hours=1)
+# Built once: SQLAlchemy's compiled cache finds it without walking a new statement.
+_QUEUE = insert(OutgoingMail.__table__).returning(OutgoingMail.__table__.c.id)
 
 
 def queue(
@@ -39,21 +41,29 @@ def queue(
     context: dict,
     signature: Signature | None = None,
     endorsement: Endorsement | None = None,
-) -> OutgoingMail:
-    """Render templates/email/<template>.txt and queue it; its first line is the subject."""
+) -> int:
+    """Render templates/email/<template>.txt and queue it; its first line is the subject.
+
+    Returns the queued mail's id.
+    """
     subject, _, body = render_template(f"email/{template}.txt", **context).partition("\n")
-    outgoing = OutgoingMail(
-        recipient=recipient,
-        subject=subject.strip(),
-        body=body.strip() + "\n",
-        signature=signature,
-        endorsement=endorsement,
-    )
-    db.session.add(outgoing)
+    # Pending changes first, so that the row's foreign keys find their rows.
     db.session.flush()
+    # One plain INSERT in the caller's transaction, no ORM object: flushing one through the
+    # unit of work took a tenth of a signature's time (the profile of signing).
+    mail_id = db.session.execute(
+        _QUEUE,
+        {
+            "recipient": recipient,
+            "subject": subject.strip(),
+            "body": body.strip() + "\n",
+            "signature_id": signature.id if signature is not None else None,
+            "endorsement_id": endorsement.id if endorsement is not None else None,
+        },
+    ).scalar_one()
     if has_request_context() and current_app.config["MAIL_SEND_INLINE"]:
-        _send_after_response(outgoing.id)
-    return outgoing
+        _send_after_response(mail_id)
+    return mail_id
 
 
 _senders: set[threading.Thread] = set()

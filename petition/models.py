@@ -22,6 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from . import tally
 from .extensions import db
 
 # One constant per limit: the forms' Length validators use the same numbers.
@@ -350,6 +351,27 @@ class Endorsement(db.Model):
         CheckConstraint("length(country) = 2", name="country_code"),
         Index("ix_endorsement_public", "petition_id", "status", "reviewed_at"),
     )
+
+
+class SignatoryTally(db.Model):
+    """Part of how many signatures or endorsements of a call have a status.
+
+    Written only by the database's triggers (tally.py); a count is the SUM of its shards.
+    No foreign key to the call: when a call is deleted, its signatures' triggers subtract
+    from these rows, which a cascade might already have removed. A deleted call's rows
+    stay, at zero.
+    """
+
+    __tablename__ = "signatory_tally"
+
+    petition_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # the counted table
+    status: Mapped[str] = mapped_column(String(32), primary_key=True)
+    shard: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    n: Mapped[int]
+
+
+tally.attach(db.Model.metadata)
 
 
 class Organizer(UserMixin, db.Model):

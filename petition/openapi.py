@@ -80,6 +80,25 @@ PAGE_PARAMETER = {
     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
 }
 
+LANGUAGE = {
+    "type": "string",
+    "pattern": "^[a-z]{2,3}$",
+    "description": "A language code (ISO 639), such as fr.",
+}
+
+LANG_PARAMETER = {
+    "name": "lang",
+    "in": "query",
+    "required": False,
+    "description": (
+        "The language to read the calls in, such as fr. A call that does not exist in it "
+        "answers in the first language of the Accept-Language header it exists in, else in "
+        "its own language; `language` says which one the answer is in."
+    ),
+    "schema": LANGUAGE,
+    "example": "fr",
+}
+
 STATUS_PARAMETER = {
     "name": "status",
     "in": "query",
@@ -119,6 +138,15 @@ def _get(summary: str, schema: dict, parameters: list, errors: tuple[str, ...]) 
 
 CALL_PROPERTIES = {
     "slug": {"type": "string", "maxLength": SLUG_MAX},
+    "language": LANGUAGE
+    | {"description": "The language of the title, summary, body and demands of this answer."},
+    "languages": {
+        "type": "array",
+        "items": LANGUAGE,
+        "minItems": 1,
+        "uniqueItems": True,
+        "description": "Every language the call exists in: its own first, then translations.",
+    },
     "title": {"type": "string", "maxLength": TITLE_MAX},
     "summary": {"type": "string", "maxLength": SUMMARY_MAX},
     "status": {"type": "string", "enum": ["open", "closed"]},
@@ -183,7 +211,12 @@ SCHEMAS = {
         CALL_PROPERTIES
         | {
             "body": {"type": "string", "description": "The call's text, in Markdown."},
-            "demands": {"type": "array", "items": STRING},
+            "demands": {
+                "type": "array",
+                "items": STRING,
+                "description": "In the call's order; one not translated yet is in its own "
+                "language.",
+            },
         },
         "A call with its text and demands.",
     ),
@@ -230,15 +263,23 @@ def openapi_description() -> dict:
                 "Read-only JSON about the published calls: their counts, the approved "
                 "organizations and the individuals who chose to be listed, exactly as the "
                 f"public pages show them. Answers may be cached for {CACHE_SECONDS} seconds; "
-                "counts are exact within a few seconds. No email address, no record id."
+                "counts are exact within a few seconds. No email address, no record id. "
+                "A call can exist in several languages: ?lang= or the Accept-Language header "
+                "chooses the one its words are given in (answers vary on Accept-Language)."
             ),
         },
         "paths": {
             "/api/v1/calls": _get(
-                "The calls, newest first", _ref("CallList"), [STATUS_PARAMETER], ("400",)
+                "The calls, newest first",
+                _ref("CallList"),
+                [STATUS_PARAMETER, LANG_PARAMETER],
+                ("400",),
             ),
             "/api/v1/calls/{slug}": _get(
-                "One call, with its text and demands", _ref("Call"), [SLUG_PARAMETER], ("404",)
+                "One call, with its text and demands",
+                _ref("Call"),
+                [SLUG_PARAMETER, LANG_PARAMETER],
+                ("400", "404"),
             ),
             "/api/v1/calls/{slug}/countries": _get(
                 "Confirmed signatures by country", _ref("Countries"), [SLUG_PARAMETER], ("404",)

@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from flask import current_app
-from sqlalchemy import Date, Select, case, cast, func, select
+from sqlalchemy import Date, Select, case, cast, event, func, inspect, select
+from sqlalchemy.orm import make_transient_to_detached
 
 from .extensions import db
 from .models import (
@@ -18,6 +19,7 @@ from .models import (
     Organizer,
     Petition,
     PetitionStatus,
+    SignatoryTally,
     Signature,
     SignatureSource,
     SignatureStatus,
@@ -67,9 +69,10 @@ def petition_by_slug(slug: str) -> Select:
 def public_counts(petition: Petition) -> Counts:
     """Counts shown in public, kept COUNTS_CACHE_SECONDS in this process.
 
-    No counter row is updated when someone signs (a hot row serializes signing, as the
-    UK Parliament site learned): counts come from the indexes, and readers of a viral
-    call share one count per process for a few seconds instead of each counting.
+    Counts come from the tally the database's triggers keep (tally.py): a SUM of a few
+    shard rows, whatever the call's size, with no single row that every signing
+    updates (a hot row serializes signing, as the UK Parliament site learned). Readers
+    of a viral call still share one read per process for a few seconds.
     """
     return cached(
         ("counts", petition.id),
@@ -95,33 +98,94 @@ def forget(key: tuple) -> None:
     current_app.extensions.get("petition.cache", {}).pop(key, None)
 
 
+# Values `keep` holds at most per process: its keys may come from requests (a page's query
+# string, its host), so it must not grow without end.
+KEPT_AT_MOST = 256
+
+
+def keep(key: tuple, seconds: float, value: object) -> None:
+    """Share `value` (not None) with this process's requests for `seconds` under `key`,
+    unless KEPT_AT_MOST values still fresh are kept already."""
+    cache = current_app.extensions.setdefault("petition.cache", {})
+    now = time.monotonic()
+    if len(cache) >= KEPT_AT_MOST:
+        for stale in [k for k, (until, _) in list(cache.items()) if until <= now]:
+            cache.pop(stale, None)
+        if len(cache) >= KEPT_AT_MOST:
+            return
+    cache[key] = (now + seconds, value)
+
+
+def recall(key: tuple):
+    """The value `keep` (or `cached`) shares under `key`, or None once its time is up."""
+    hit = current_app.extensions.get("petition.cache", {}).get(key)
+    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
+
+def forget_matching(prefix: tuple) -> None:
+    """Drop every value this process caches under a key that starts with `prefix`."""
+    cache = current_app.extensions.get("petition.cache", {})
+    for key in [key for key in list(cache) if key[: len(prefix)] == prefix]:
+        cache.pop(key, None)
+
+
 def forget_counts(petition: Petition) -> None:
-    """Drop this process's cached figures of a call (who just acted sees the change)."""
+    """Drop this process's cached figures of a call (who just acted sees the change), and
+    the pages that show them."""
     for kind in ("counts", "public_lists", "campaign"):
         forget((kind, petition.id))
+    forget_matching(("page", petition.slug))
+
+
+def call_snapshot(slug: str) -> Petition | None:
+    """A detached copy of the call with this slug, read at most once per SWITCH_CACHE_SECONDS
+    in this process (signers' and readers' pages ask on every request); None if none.
+
+    A call changed here is forgotten at once (_forget_changed_call): closing it refuses
+    signatures at once on this server, within SWITCH_CACHE_SECONDS on the others.
+    """
+    key = ("call", slug)
+    snapshot = recall(key)
+    if snapshot is None:
+        petition = db.session.execute(petition_by_slug(slug)).scalar_one_or_none()
+        if petition is None:
+            return None  # not kept: anyone can ask for any slug
+        columns = Petition.__table__.columns
+        snapshot = Petition(**{column.key: getattr(petition, column.key) for column in columns})
+        make_transient_to_detached(snapshot)
+        keep(key, current_app.config["SWITCH_CACHE_SECONDS"], snapshot)
+    return snapshot
+
+
+@event.listens_for(Petition, "after_update")
+def _forget_changed_call(mapper, connection, petition: Petition) -> None:
+    # Under its old slug too, when the change is of the slug.
+    for slug in {petition.slug, *inspect(petition).attrs.slug.history.deleted}:
+        forget(("call", slug))
+        forget_matching(("page", slug))
+
+
+def tally_by_status(petition: Petition) -> dict[tuple[str, str], int]:
+    """(counted table, status value) -> how many rows the call has now, from the tally."""
+    rows = db.session.execute(
+        select(SignatoryTally.kind, SignatoryTally.status, func.sum(SignatoryTally.n))
+        .where(SignatoryTally.petition_id == petition.id)
+        .group_by(SignatoryTally.kind, SignatoryTally.status)
+    )
+    # A status every row has left keeps its tally rows, at zero: as absent as in a COUNT.
+    return {(kind, status): int(number) for kind, status, number in rows if number}
 
 
 def count_signatories(petition: Petition) -> Counts:
-    """Confirmed individuals and approved organizations, counted on the indexes now.
+    """Confirmed individuals and approved organizations now (hidden ones count too).
 
     A call whose personal data was deleted after its campaign keeps the counts it had.
     """
-    individuals = db.session.scalar(
-        select(func.count())
-        .select_from(Signature)
-        .where(Signature.petition_id == petition.id, Signature.status == SignatureStatus.CONFIRMED)
-    )
-    organizations = db.session.scalar(
-        select(func.count())
-        .select_from(Endorsement)
-        .where(
-            Endorsement.petition_id == petition.id,
-            Endorsement.status == EndorsementStatus.APPROVED,
-        )
-    )
+    tally = tally_by_status(petition)
     return Counts(
-        (individuals or 0) + petition.purged_individuals,
-        (organizations or 0) + petition.purged_organizations,
+        tally.get(("signature", SignatureStatus.CONFIRMED.value), 0) + petition.purged_individuals,
+        tally.get(("endorsement", EndorsementStatus.APPROVED.value), 0)
+        + petition.purged_organizations,
     )
 
 
@@ -131,15 +195,20 @@ def status_counts(petition: Petition) -> dict[str, int]:
         "individuals_withdrawn": petition.signatures_withdrawn,
         "organizations_withdrawn": petition.endorsements_withdrawn,
     }
-    for model, prefix in ((Signature, "individuals"), (Endorsement, "organizations")):
-        rows = db.session.execute(
-            select(model.status, func.count())
-            .where(model.petition_id == petition.id)
-            .group_by(model.status)
-        )
-        for status, number in rows:
-            counts[f"{prefix}_{status.value}"] = number
+    prefixes = {"signature": "individuals", "endorsement": "organizations"}
+    for (kind, status), number in tally_by_status(petition).items():
+        counts[f"{prefixes[kind]}_{status}"] = number
     return counts
+
+
+def attendance_counts(petition: Petition) -> dict[str, int]:
+    """Signers who said they will attend the rally, by status value, for organizers."""
+    rows = db.session.execute(
+        select(Signature.status, func.count())
+        .where(Signature.petition_id == petition.id, Signature.will_attend.is_(True))
+        .group_by(Signature.status)
+    )
+    return {status.value: number for status, number in rows}
 
 
 def public_signers(petition: Petition) -> Select:
@@ -189,6 +258,7 @@ def export_individuals(
     signed_before: datetime | None = None,
     country: str | None = None,
     wants_updates: bool = False,
+    will_attend: bool = False,
     source: SignatureSource | None = None,
 ) -> Select:
     """Signatures to export, in columns: confirmed ones unless other statuses (None: all)."""
@@ -200,8 +270,10 @@ def export_individuals(
         Signature.affiliation,
         Signature.show_publicly,
         Signature.wants_updates,
+        Signature.will_attend,
         Signature.status,
         Signature.source,
+        Signature.locale.label("language"),
         Signature.signed_at,
         Signature.confirmed_at,
     ).where(Signature.petition_id == petition.id)
@@ -215,6 +287,8 @@ def export_individuals(
         query = query.where(Signature.country == country)
     if wants_updates:
         query = query.where(Signature.wants_updates.is_(True))
+    if will_attend:
+        query = query.where(Signature.will_attend.is_(True))
     if source is not None:
         query = query.where(Signature.source == source)
     return query.order_by(Signature.id)
@@ -244,6 +318,7 @@ def export_organizations(
         Endorsement.contact_role,
         Endorsement.show_publicly,
         Endorsement.status,
+        Endorsement.locale.label("language"),
         Endorsement.endorsed_at,
         Endorsement.confirmed_at,
         approved_at,

@@ -4,14 +4,22 @@ These functions add and flush but never commit: the caller (a view or a command)
 commits once, so a failure leaves nothing half-stored.
 """
 
+import functools
 import hashlib
 import hmac
+import re
 import secrets
 import unicodedata
 from datetime import datetime
 
-from email_validator import validate_email
-from flask import current_app
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, validate_email
+from email_validator.rfc_constants import (
+    DNS_LABEL_LENGTH_LIMIT,
+    DOMAIN_MAX_LENGTH,
+    EMAIL_MAX_LENGTH,
+    LOCAL_PART_MAX_LENGTH,
+)
+from flask import current_app, g, has_app_context
 from flask_babel import force_locale
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -34,6 +42,7 @@ from .models import (
     SignatureStatus,
     utcnow,
 )
+from .petitions import call_text
 from .switches import ensure_signing_not_paused
 from .tokens import CONFIRM, WITHDRAW, make_token, read_token
 
@@ -46,12 +55,16 @@ def clean_text(value: str | None) -> str:
     """NFC, every run of whitespace (tabs, CR/LF, no-break spaces) as one space, ends trimmed."""
     if value is None:
         return ""
+    if value.isascii():  # already NFC, and no joiner to trim: the common case, cheaply
+        return " ".join(value.split())
     value = " ".join(unicodedata.normalize("NFC", value).split())
     return value.strip("".join(_ALLOWED_FORMAT_CHARACTERS)).strip()
 
 
 def has_forbidden_characters(value: str) -> bool:
     """Whether a text holds control, bidi-override, zero-width or private-use characters."""
+    if value.isprintable():  # none of category C (nor Z but the space): at C speed
+        return False
     return any(
         unicodedata.category(c) in _FORBIDDEN_CATEGORIES and c not in _ALLOWED_FORMAT_CHARACTERS
         for c in value
@@ -63,12 +76,51 @@ def normalize_email(address: str, *, check_deliverability: bool = False) -> str:
 
     Raises EmailNotValidError with a message meant for the signer.
     """
-    return validate_email(address, check_deliverability=check_deliverability).normalized
+    # A signing asks three times for the same address (the form, the dedupe key, the mail):
+    # the request remembers its last answer, one address only (an import asks for many).
+    asked = (address, check_deliverability)
+    last = g.get("last_normalized_email") if has_app_context() else None
+    if last is not None and last[0] == asked:
+        return last[1]
+    normalized = validate_email(address, check_deliverability=check_deliverability).normalized
+    if has_app_context():
+        g.last_normalized_email = (asked, normalized)
+    return normalized
 
 
 def email_key(address: str) -> str:
     """The dedupe key: the normalized address with its local part lower-cased too."""
-    return normalize_email(address).lower()
+    return plain_email_key(address) or normalize_email(address).lower()
+
+
+# Addresses email-validator accepts and gives back unchanged but for the domain's case:
+# words of ASCII letters, digits, _ + - between dots before the @; after it, host names of
+# letters, digits and inner hyphens under a top-level domain of letters. Anything else
+# (quotes, IP literals, IDN, "--" as in Punycode, other characters, long parts, the
+# special-use names) is left to email-validator. tests/test_email_key.py compares the two.
+_PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]+"
+)
+_SPECIAL_USE_SUFFIXES = tuple("." + name for name in SPECIAL_USE_DOMAIN_NAMES)
+
+
+def plain_email_key(address: str) -> str | None:
+    """email_key of a plain address without email-validator (thirty times faster), else None."""
+    if len(address) > EMAIL_MAX_LENGTH or not _PLAIN_ADDRESS.fullmatch(address):
+        return None
+    local, _, domain = address.partition("@")
+    domain = domain.lower()
+    if (
+        len(local) > LOCAL_PART_MAX_LENGTH
+        or len(domain) > DOMAIN_MAX_LENGTH
+        or "--" in domain
+        or any(len(label) > DNS_LABEL_LENGTH_LIMIT for label in domain.split("."))
+        or domain in SPECIAL_USE_DOMAIN_NAMES
+        or domain.endswith(_SPECIAL_USE_SUFFIXES)
+    ):
+        return None
+    return address.lower()
 
 
 def ip_hash(address: str | None) -> str | None:
@@ -86,6 +138,12 @@ def ensure_open(petition: Petition, now: datetime | None = None) -> None:
     ensure_signing_not_paused()
 
 
+def asks_attendance(petition: Petition, now: datetime | None = None) -> bool:
+    """Whether signers are asked if they will attend: the call has a rally still to come."""
+    start = petition.event_starts_at
+    return start is not None and (now or utcnow()) < start
+
+
 def _insert_unless_duplicate(model, values: dict, unique_columns: list[str]):
     """INSERT ... ON CONFLICT DO NOTHING: the new record, or None if the unique key exists.
 
@@ -93,14 +151,23 @@ def _insert_unless_duplicate(model, values: dict, unique_columns: list[str]):
     record comes back from RETURNING: no second query to load it.
     """
     dialect = db.session.get_bind().dialect.name
+    statement = _insert_statement(model, dialect, tuple(unique_columns))
+    return db.session.scalars(statement, values).one_or_none()
+
+
+@functools.cache
+def _insert_statement(model, dialect: str, unique_columns: tuple[str, ...]):
+    # Built once, the values bound at execution: SQLAlchemy's compiled cache then finds the
+    # statement without walking every value to make its cache key. A plain INSERT of the
+    # table, its row read as the model: the ORM's own INSERT path costs twice as much.
     insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}[dialect]
-    statement = (
-        insert(model)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=unique_columns)
-        .returning(model)
+    table = model.__table__
+    returning = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=list(unique_columns))
+        .returning(*table.columns)
     )
-    return db.session.scalars(statement).one_or_none()
+    return select(model).from_statement(returning)
 
 
 def _consent(now: datetime, ip: str | None, locale: str | None) -> dict:
@@ -125,6 +192,7 @@ def sign(
     affiliation: str | None = None,
     show_publicly: bool = False,
     wants_updates: bool = False,
+    will_attend: bool = False,
     ip: str | None = None,
     locale: str | None = None,
     now: datetime | None = None,
@@ -133,6 +201,8 @@ def sign(
 
     A new or still pending signature gets a confirmation link; a confirmed one gets a
     notice that it already counts. The caller learns nothing it could show on the page.
+    Signing again changes nothing stored, the answer about the rally included: whoever
+    types an address has not proven it is theirs until they use the mailed link.
     """
     now = now or utcnow()
     ensure_open(petition, now)
@@ -146,6 +216,8 @@ def sign(
         "affiliation": affiliation or None,
         "show_publicly": show_publicly,
         "wants_updates": wants_updates,
+        # Only while a rally is to come, whatever the form sent.
+        "will_attend": will_attend and asks_attendance(petition, now),
         "status": SignatureStatus.PENDING,
         "signed_at": now,
         **_consent(now, ip, locale),
@@ -251,6 +323,8 @@ def _mail_signer(record: Signature | Endorsement, template: str) -> None:
             context={
                 "record": record,
                 "petition": record.petition,
+                # The call's title in the signer's language when the call has it.
+                "call": call_text(record.petition, record.locale),
                 "confirm_token": make_token(CONFIRM, kind, record.id, record.token_key),
                 "withdraw_token": make_token(WITHDRAW, kind, record.id, record.token_key),
             },

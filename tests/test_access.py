@@ -3,12 +3,15 @@
 import pytest
 from sqlalchemy import func, select
 
+from petition import petitions
 from petition.extensions import db
 from petition.models import (
+    DemandTranslation,
     Endorsement,
     EndorsementStatus,
     ExportManifest,
     Petition,
+    PetitionTranslation,
     Signature,
     SignatureStatus,
 )
@@ -38,6 +41,9 @@ def setting(app, make_petition, make_signature, make_endorsement, make_organizer
         filters={},
     )
     db.session.add(manifest)
+    petitions.write_translation(
+        theirs, petitions.TranslationContent(language="fr", title="Leur appel", demands=["Un"])
+    )
     db.session.commit()
     helper = make_organizer(petitions=[mine])
     return {
@@ -50,6 +56,7 @@ def setting(app, make_petition, make_signature, make_endorsement, make_organizer
             "endorsement_id": endorsement.id,
             "manifest_id": manifest.id,
             "organizer_id": organizer.id,
+            "language": "fr",
         },
     }
 
@@ -77,6 +84,14 @@ def snapshot(theirs_id: int) -> tuple:
             ).all()
         ),
         db.session.scalar(select(func.count()).select_from(Signature)),
+        tuple(
+            db.session.execute(
+                select(PetitionTranslation.language, PetitionTranslation.title).where(
+                    PetitionTranslation.petition_id == theirs_id
+                )
+            ).all()
+        ),
+        db.session.scalar(select(func.count()).select_from(DemandTranslation)),
     )
 
 

@@ -37,6 +37,8 @@ def test_calls_lists_open_calls_with_counts_event_and_urls(
         "calls": [
             {
                 "slug": "open-borders",
+                "language": "en",
+                "languages": ["en"],
                 "title": "Open the borders",
                 "summary": "A call for freedom of movement.",
                 "status": "open",

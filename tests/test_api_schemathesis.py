@@ -57,7 +57,7 @@ def api_schema(app, make_petition, make_signature, make_endorsement):
 # (tests/test_api.py checks the description lists every route).
 OPERATIONS = {
     "/api/v1/calls": True,
-    "/api/v1/calls/{slug}": False,
+    "/api/v1/calls/{slug}": True,
     "/api/v1/calls/{slug}/countries": False,
     "/api/v1/calls/{slug}/organizations": True,
     "/api/v1/calls/{slug}/signers": True,

@@ -26,11 +26,11 @@ SHIPPED_SLUG = "cispm-calais-2016-10-14"
 BOM = b"\xef\xbb\xbf"
 INDIVIDUALS_HEADER = (
     "full_name,email,city,country,country_name,affiliation,show_publicly,wants_updates,"
-    "status,source,signed_at,confirmed_at"
+    "will_attend,status,source,language,signed_at,confirmed_at"
 )
 ORGANIZATIONS_HEADER = (
     "organization,org_type,country,country_name,city,website,contact_name,contact_email,"
-    "contact_role,show_publicly,status,endorsed_at,confirmed_at,approved_at"
+    "contact_role,show_publicly,status,language,endorsed_at,confirmed_at,approved_at"
 )
 PASSWORD = "a long enough passphrase"
 

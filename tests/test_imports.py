@@ -90,7 +90,8 @@ def test_template_download(logged_in, petition):
     assert response.headers["Cache-Control"] == "no-store"
     assert response.data.startswith(b"\xef\xbb\xbf")
     assert response.data[3:].decode() == (
-        "full_name,email,city,country,affiliation,show_publicly,wants_updates,signed_on\r\n"
+        "full_name,email,city,country,affiliation,show_publicly,wants_updates,will_attend,"
+        "signed_on\r\n"
     )
 
 
@@ -271,11 +272,11 @@ def test_bad_rows_are_reported_with_row_and_column(logged_in, petition, cells, f
 def test_a_row_with_too_many_cells(logged_in, petition):
     fewer = csv_text([row(email="a@example.org")]) + "B,b@example.org,Paris,FR\r\n"
     assert upload(logged_in, petition, fewer.encode()).status_code == 302  # fewer are fine
-    more = csv_text([row()]) + "C,c@example.org,Paris, France,FR,no,no,2024-01-01,x\r\n"
+    more = csv_text([row()]) + "C,c@example.org,Paris, France,FR,no,no,no,2024-01-01,x\r\n"
     response = upload(logged_in, petition, more.encode())
     assert response.status_code == 422
     text = page(response)
-    assert "<tr><td>3</td><td>—</td><td>This row has 9 cells but the header has 8" in text
+    assert "<tr><td>3</td><td>—</td><td>This row has 10 cells but the header has 9" in text
 
 
 def test_countries_by_code_or_name(logged_in, petition):

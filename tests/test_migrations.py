@@ -6,7 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, make_url, text
 
-from petition import create_app
+from petition import create_app, tally
 from petition.cli import BASELINE_REVISION
 from petition.extensions import db
 
@@ -20,7 +20,8 @@ def empty_database_url(tmp_path):
         yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
         return
     server = make_url(TEST_DATABASE_URL)
-    name = "petition_migrations_check"
+    # Named after the test database: suites on other test databases run beside this one.
+    name = f"{server.database}_migrations_check"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -98,3 +99,120 @@ def test_init_db_brings_a_database_from_before_migrations_up_to_date(empty_app):
         )
         slugs = set(connection.execute(text("SELECT slug FROM petition")).scalars())
     assert {"old-call", "cispm-calais-2016-10-14"} <= slugs
+
+
+def _insert_call(connection, slug: str) -> int:
+    return connection.execute(
+        text(
+            "INSERT INTO petition (slug, language, title, summary, body, status,"
+            " collects_endorsements, signatures_withdrawn, endorsements_withdrawn,"
+            " purged_individuals, purged_organizations, created_at, updated_at)"
+            " VALUES (:slug, 'en', 'Old call', '', '', 'open', true, 0, 0, 0, 0,"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:00') RETURNING id"
+        ),
+        {"slug": slug},
+    ).scalar_one()
+
+
+def _insert_signature(connection, petition_id: int, number: int, status: str) -> None:
+    confirmed_at = None if status == "pending" else "2026-01-01 00:01:00"
+    invalidated_at = "2026-01-02 00:00:00" if status == "invalid" else None
+    connection.execute(
+        text(
+            "INSERT INTO signature (petition_id, full_name, email, email_normalized, city,"
+            " country, show_publicly, wants_updates, will_attend, status, source, hidden,"
+            " signed_at, confirmed_at, invalidated_at, consent_at, privacy_notice_version,"
+            " token_key, mails_sent) VALUES (:petition_id, 'Early Signer', :email, :email,"
+            " 'Calais', 'FR', true, false, false, :status, 'web', false, '2026-01-01 00:00:00',"
+            " :confirmed_at, :invalidated_at, '2026-01-01 00:00:00', 'v1', :key, 1)"
+        ),
+        {
+            "petition_id": petition_id,
+            "email": f"s{number}@example.org",
+            "status": status,
+            "confirmed_at": confirmed_at,
+            "invalidated_at": invalidated_at,
+            "key": "0" * 32,
+        },
+    )
+
+
+def _insert_endorsement(connection, petition_id: int, number: int, status: str) -> None:
+    connection.execute(
+        text(
+            "INSERT INTO endorsement (petition_id, organization, org_type, country, city,"
+            " contact_name, contact_email, contact_email_normalized, contact_role,"
+            " show_publicly, status, endorsed_at, consent_at, privacy_notice_version,"
+            " token_key, mails_sent) VALUES (:petition_id, 'Collectif', 'collective', 'FR',"
+            " 'Lille', 'Jean', :email, :email, 'Secretary', true, :status,"
+            " '2026-01-01 00:00:00', '2026-01-01 00:00:00', 'v1', :key, 1)"
+        ),
+        {
+            "petition_id": petition_id,
+            "email": f"o{number}@example.org",
+            "status": status,
+            "key": "0" * 32,
+        },
+    )
+
+
+def _counts_by_status(connection) -> dict[tuple[int, str, str], int]:
+    rows = connection.execute(
+        text(
+            "SELECT petition_id, 'signature', status, COUNT(*) FROM signature"
+            " GROUP BY petition_id, status UNION ALL"
+            " SELECT petition_id, 'endorsement', status, COUNT(*) FROM endorsement"
+            " GROUP BY petition_id, status"
+        )
+    )
+    return {(call, kind, status): number for call, kind, status, number in rows}
+
+
+def _tally(connection) -> dict[tuple[int, str, str], int]:
+    rows = connection.execute(
+        text(
+            "SELECT petition_id, kind, status, SUM(n) FROM signatory_tally"
+            " GROUP BY petition_id, kind, status HAVING SUM(n) <> 0"
+        )
+    )
+    return {(call, kind, status): int(number) for call, kind, status, number in rows}
+
+
+def test_the_tally_migration_counts_existing_rows_and_installs_the_triggers(empty_app):
+    """0005 fills the tally from the rows already there; from then on the triggers keep it."""
+    flask_migrate.upgrade(revision="0004")
+    statuses = ["pending", "confirmed", "confirmed", "invalid"]
+    with db.engine.begin() as connection:
+        calls = [_insert_call(connection, "old-call"), _insert_call(connection, "other-call")]
+        for number in range(40):
+            petition_id = calls[number % 2]
+            _insert_signature(connection, petition_id, number, statuses[number % 4])
+        for number, status in enumerate(["pending", "awaiting_approval", "approved", "approved"]):
+            _insert_endorsement(connection, calls[0], number, status)
+
+    flask_migrate.upgrade()
+
+    with db.engine.begin() as connection:
+        assert tally.missing_triggers(connection) == set()
+        expected = _counts_by_status(connection)
+        assert expected[(calls[0], "signature", "confirmed")] == 10
+        assert expected[(calls[0], "endorsement", "approved")] == 2
+        assert _tally(connection) == expected
+        connection.execute(
+            text(
+                "UPDATE signature SET status = 'invalid', invalidated_at = '2026-01-03 00:00:00'"
+                " WHERE status = 'confirmed'"
+            )
+        )
+        connection.execute(text("DELETE FROM endorsement WHERE status = 'approved'"))
+        assert _tally(connection) == _counts_by_status(connection)
+
+
+def test_the_head_has_the_tally_triggers_and_going_down_removes_them(empty_app):
+    """A later batch migration rebuilding a counted table on SQLite would drop them."""
+    flask_migrate.upgrade()
+    with db.engine.connect() as connection:
+        assert tally.missing_triggers(connection) == set()
+    flask_migrate.downgrade(revision="0004")
+    with db.engine.connect() as connection:
+        assert tally.missing_triggers(connection) == tally.trigger_names()

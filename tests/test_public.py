@@ -19,7 +19,7 @@ def test_call_page_presents_text_demands_and_rally(client, petition):
     response = client.get(f"/p/{petition.slug}")
     assert response.status_code == 200
     page = response.text
-    assert "<h1>Open the borders</h1>" in page
+    assert '<h1 dir="auto">Open the borders</h1>' in page  # text written by organizers
     assert "<strong>freedom of movement</strong>" in page  # Markdown rendered
     assert page.index("Papers for all") < page.index("Close the camps")  # demands in order
     assert "Place d’Armes" in page

@@ -88,7 +88,7 @@ def test_hostile_title_round_trips_through_the_ics(client, petition):
     db.session.commit()
     response = client.get(f"/p/{petition.slug}/rally.ics")
     # Escaped as RFC 5545 says, and every line at most 75 octets.
-    assert b"SUMMARY:Rally\\, now\\; bring\\nfriends \\\\ banners" in response.data
+    assert b"SUMMARY;LANGUAGE=en:Rally\\, now\\; bring\\nfriends \\\\ banners" in response.data
     assert all(len(line) <= 75 for line in response.data.split(b"\r\n"))
     event = the_event(parse_ics(response))
     assert str(event["SUMMARY"]) == "Rally, now; bring\nfriends \\ banners"
@@ -146,7 +146,7 @@ def test_call_page_has_open_graph_and_twitter_tags(client, petition):
     assert meta(page, "og:type") == "website"
     assert meta(page, "og:site_name") == "Calls and petitions"
     assert meta(page, "og:locale") == "en"
-    assert meta(page, "og:image") == "http://petitions.example.org/static/img/share.png"
+    assert meta(page, "og:image") == f"{url}/share.png?lang=en"  # tests/test_share_image.py
     assert meta(page, "twitter:card") == "summary_large_image"
     assert meta(page, "twitter:image") == meta(page, "og:image")
     assert f'<link rel="canonical" href="{url}">' in page

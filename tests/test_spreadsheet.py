@@ -77,6 +77,7 @@ SIGNATURES = [
         "country": "AX",
         "show_publicly": False,
         "wants_updates": True,
+        "will_attend": True,
     },
     {
         "full_name": "Zoë Ünal",
@@ -198,8 +199,10 @@ def expected_rows(signatures, endorsements) -> dict[str, list[list[str]]]:
                 escaped(signature.affiliation),
                 yes_no(signature.show_publicly),
                 yes_no(signature.wants_updates),
+                yes_no(signature.will_attend),
                 "confirmed",
                 signature.source.value,
+                signature.locale or "",
                 iso(signature.signed_at),
                 iso(signature.confirmed_at),
             ]
@@ -220,6 +223,7 @@ def expected_rows(signatures, endorsements) -> dict[str, list[list[str]]]:
                 escaped(endorsement.contact_role),
                 yes_no(endorsement.show_publicly),
                 "approved",
+                endorsement.locale or "",
                 iso(endorsement.endorsed_at),
                 iso(endorsement.confirmed_at),
                 iso(endorsement.reviewed_at),

@@ -1,19 +1,37 @@
 """Blueprints, one per audience, and the helpers they share."""
 
+from collections.abc import Iterable
 from functools import wraps
 
-from flask import Blueprint, abort, request
+from flask import Blueprint, abort, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user, login_required
+from markupsafe import Markup, escape
 
 from ..extensions import db
 from ..models import Petition
-from ..queries import petition_by_slug
+from ..petitions import CallText, call_text, call_texts
+from ..queries import call_snapshot, petition_by_slug
+
+# The query parameter that picks a call's language apart from the interface's: for
+# languages the interface does not speak (yet), and so each language has its own URL.
+CONTENT_LANGUAGE = "lang"
 
 
 def petition_or_404(slug: str) -> Petition:
     """The call with this slug, or a 404 page."""
     return db.first_or_404(petition_by_slug(slug))
+
+
+def public_petition_or_404(slug: str) -> Petition:
+    """The call with this slug as signers and readers see it, or a 404 page: read at most once
+    per SWITCH_CACHE_SECONDS per process (queries.call_snapshot), never for the organizers'
+    pages, which change it."""
+    snapshot = call_snapshot(slug)
+    if snapshot is None:
+        abort(404)
+    # Into this request's session without a query; what it lazy-loads is read as usual.
+    return db.session.merge(snapshot, load=False)
 
 
 def organizer_blueprint(name: str, import_name: str, url_prefix: str = "/organizer") -> Blueprint:
@@ -68,3 +86,34 @@ def page_number() -> int:
 def request_context() -> dict:
     """Who is asking, as the domain functions record it."""
     return {"ip": request.remote_addr, "locale": str(get_locale() or "")}
+
+
+def reader_call_text(petition: Petition) -> CallText:
+    """The call in the reader's language: ?lang= if the call exists in it, else the page's
+    language if it does, else the call's own."""
+    return call_text(petition, *_reader_languages())
+
+
+def reader_call_texts(petitions: Iterable[Petition]) -> dict[int, CallText]:
+    """`reader_call_text` of several calls, by id, read together."""
+    return call_texts(petitions, *_reader_languages())
+
+
+def _reader_languages() -> tuple[str | None, str]:
+    asked = request.args.get(CONTENT_LANGUAGE) if has_request_context() else None
+    return asked, str(get_locale() or "")
+
+
+def keep_lang(text: CallText) -> str | None:
+    """The ?lang= that links from this page keep: the one that chose the call's language."""
+    if has_request_context() and request.args.get(CONTENT_LANGUAGE) == text.language:
+        return text.language
+    return None
+
+
+def content_lang(text: CallText) -> Markup:
+    """` lang="xx"` for an element holding the call's words when they are not in the page's
+    language (screen readers then read them with the right voice), else nothing."""
+    if text.language == str(get_locale() or ""):
+        return Markup("")
+    return Markup(' lang="{}"').format(escape(text.language))

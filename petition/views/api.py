@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Endorsement, Petition, PetitionStatus, Signature
 from ..openapi import openapi_description
-from ..petitions import SLUG_PATTERN
+from ..petitions import SLUG_PATTERN, CallText, call_text, call_texts
 from ..queries import (
     all_petitions,
     confirmed_by_country,
@@ -31,6 +31,7 @@ bp = Blueprint("api", __name__, url_prefix="/api/v1")
 CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=300"
 STATUSES = ("open", "closed", "all")
 PAGE = re.compile(r"[0-9]{1,7}")
+LANGUAGE = re.compile(r"[a-z]{2,3}")
 
 
 class ApiError(Exception):
@@ -93,8 +94,25 @@ def _page() -> int:
     return int(raw)
 
 
-def _call(petition: Petition) -> dict:
-    """What the list of calls says about one call."""
+def _languages() -> list[str]:
+    """The languages the reader asks for, best first: ?lang=, then Accept-Language (not the
+    interface's cookie: the API's answers vary on the header alone)."""
+    asked = request.args.get("lang")
+    if asked is not None and not LANGUAGE.fullmatch(asked):
+        raise ApiError(
+            400, "bad_request", _("lang must be a language code such as fr or ar, in lower case.")
+        )
+    return [asked, *(tag for tag, _quality in request.accept_languages)]
+
+
+def _in_language(response):
+    """The call's words follow the Accept-Language header: shared caches must key on it."""
+    response.vary.add("Accept-Language")
+    return response
+
+
+def _call(petition: Petition, text: CallText) -> dict:
+    """What the list of calls says about one call, in the language of `text`."""
     counts = public_counts(petition)
     event = None
     if petition.event_starts_at is not None:
@@ -106,8 +124,10 @@ def _call(petition: Petition) -> dict:
         }
     return {
         "slug": petition.slug,
-        "title": petition.title,
-        "summary": petition.summary,
+        "language": text.language,
+        "languages": list(text.languages),
+        "title": text.title,
+        "summary": text.summary,
         "status": petition.status.value,
         "accepts_signatures": petition.is_open(),
         "closes_at": petition.closes_at.isoformat() if petition.closes_at else None,
@@ -153,19 +173,20 @@ def calls():
     else:
         query = all_petitions()
     petitions = db.session.execute(query).scalars().all()
-    return jsonify(calls=[_call(petition) for petition in petitions])
+    texts = call_texts(petitions, *_languages())
+    return _in_language(
+        jsonify(calls=[_call(petition, texts[petition.id]) for petition in petitions])
+    )
 
 
 @bp.get("/calls/<slug>")
 def call(slug: str):
-    """One call, with its text (Markdown) and its demands."""
+    """One call, with its text (Markdown) and its demands, in the language asked for if the
+    call exists in it (an untranslated demand in the call's own language)."""
     petition = _petition(slug)
-    return jsonify(
-        {
-            **_call(petition),
-            "body": petition.body,
-            "demands": [demand.text for demand in petition.demands],
-        }
+    text = call_text(petition, *_languages())
+    return _in_language(
+        jsonify({**_call(petition, text), "body": text.markdown, "demands": list(text.demands)})
     )
 
 

@@ -2,7 +2,8 @@
 
 from zoneinfo import ZoneInfo
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -10,7 +11,8 @@ from flask_wtf.csrf import CSRFError
 from .. import audit, petitions
 from ..errors import InvalidTransition
 from ..extensions import db
-from ..forms import ButtonForm, CallForm
+from ..forms import ButtonForm, CallForm, TranslationForm
+from ..languages import language_label, language_name
 from ..models import Petition, PetitionStatus
 from . import managed_petition_or_404, organizer_blueprint
 
@@ -63,6 +65,14 @@ def edit(slug: str):
         except petitions.SlugTaken:
             db.session.rollback()
             form.slug.errors.append(_("Another call already has this address."))
+        except petitions.TranslationExists:
+            db.session.rollback()
+            form.language.errors.append(
+                _(
+                    "The call is translated into this language: delete that translation "
+                    "first, or choose the language the call is written in."
+                )
+            )
         else:
             if changed:
                 audit.record("edit_call", petition=petition, changed=changed)
@@ -149,6 +159,7 @@ def _editor(form: CallForm, petition: Petition | None):
         preview=preview,
         slug_locked=slug_locked,
         button=ButtonForm(),
+        translations=_translations(petition) if petition is not None else [],
     )
     return page, 422 if form.errors else 200
 
@@ -158,6 +169,7 @@ def _content(form: CallForm, status: PetitionStatus) -> petitions.CallContent:
     has_event = form.event_starts_at.data is not None
     return petitions.CallContent(
         slug=form.slug.data,
+        language=form.language.data,
         title=form.title.data,
         summary=form.summary.data or "",
         body=form.body.data or "",
@@ -182,6 +194,7 @@ def _initial(petition: Petition) -> dict:
 
     return {
         "title": petition.title,
+        "language": petition.language,
         "slug": petition.slug,
         "summary": petition.summary,
         "body": petition.body,
@@ -198,3 +211,117 @@ def _initial(petition: Petition) -> dict:
         "event_address": petition.event_address,
         "purge_after_days": petition.purge_after_days,
     }
+
+
+# --- Translations of a call ---
+
+
+@bp.route("/p/<slug:slug>/translations/new", methods=["GET", "POST"])
+def new_translation(slug: str):
+    """Translate the call into a language it does not exist in yet."""
+    petition = managed_petition_or_404(slug)
+    request.max_content_length = EDITOR_MAX_CONTENT_LENGTH
+    form = TranslationForm(petition=petition)
+    if form.validate_on_submit():
+        language = form.language.data
+        try:
+            given = petitions.add_translation(petition, form.translation(language))
+        except petitions.TranslationError as error:
+            db.session.rollback()
+            form.language.errors.append(_translation_refusal(error, language))
+        else:
+            audit.record("add_translation", petition=petition, language=language, changed=given)
+            db.session.commit()
+            flash(
+                _("The translation into %(language)s is saved.", language=_name(language)),
+                "success",
+            )
+            return redirect(url_for("calls.edit", slug=petition.slug) + "#translations")
+    return _translation_editor(form, petition, None)
+
+
+@bp.route("/p/<slug:slug>/translations/<language>", methods=["GET", "POST"])
+def edit_translation(slug: str, language: str):
+    """Change the call's translation into one language."""
+    petition = managed_petition_or_404(slug)
+    if petitions.find_translation(petition, language) is None:
+        abort(404)
+    request.max_content_length = EDITOR_MAX_CONTENT_LENGTH
+    if request.method == "POST":
+        form = TranslationForm(petition=petition, language=language)
+    else:
+        stored = petitions.translation_content(petition, language)
+        form = TranslationForm(petition=petition, language=language, obj=stored)
+    if form.validate_on_submit():
+        changed = petitions.write_translation(petition, form.translation(language))
+        if changed:
+            audit.record("edit_translation", petition=petition, language=language, changed=changed)
+            flash(_("Saved."), "success")
+        else:
+            flash(_("Nothing was changed."), "info")
+        db.session.commit()
+        return redirect(url_for("calls.edit_translation", slug=petition.slug, language=language))
+    return _translation_editor(form, petition, language)
+
+
+@bp.post("/p/<slug:slug>/translations/<language>/delete")
+def delete_translation(slug: str, language: str):
+    """Remove the call's translation into one language: the page then shows its own text."""
+    petition = managed_petition_or_404(slug)
+    if not ButtonForm().validate_on_submit():
+        raise CSRFError()
+    try:
+        petitions.delete_translation(petition, language)
+    except LookupError:
+        flash(_("There was no translation into this language."), "info")
+    else:
+        audit.record("delete_translation", petition=petition, language=language)
+        db.session.commit()
+        flash(
+            _("The translation into %(language)s is deleted.", language=_name(language)), "success"
+        )
+    return redirect(url_for("calls.edit", slug=petition.slug) + "#translations")
+
+
+def _name(language: str) -> str:
+    return language_name(language, str(get_locale() or "en"))
+
+
+def _translation_refusal(error: petitions.TranslationError, language: str) -> str:
+    """A domain refusal the form's own checks did not catch (someone added it meanwhile)."""
+    if isinstance(error, petitions.OwnLanguage):
+        return _("This is the call's own language: a translation is in another.")
+    if isinstance(error, petitions.TranslationExists):
+        return _(
+            "The call is already translated into %(language)s: edit that translation.",
+            language=_name(language),
+        )
+    return _("Please choose from the list.")
+
+
+def _translation_editor(form: TranslationForm, petition: Petition, language: str | None):
+    """The translation's page: after a refused save, the form as it was sent."""
+    page = render_template(
+        "organizer/calls/translation.html",
+        form=form,
+        petition=petition,
+        language=language,
+        language_name=_name(language) if language else None,
+        demands=[demand.text for demand in petition.demands],
+        button=ButtonForm(),
+    )
+    return page, 422 if form.errors else 200
+
+
+def _translations(petition: Petition) -> list[dict]:
+    """The call's translations as the editor lists them: name, date, untranslated demands."""
+    return [
+        {
+            "code": row.language,
+            "name": _name(row.language),
+            "label": language_label(row.language, str(get_locale() or "en")),
+            "updated_at": row.updated_at,
+            "untranslated": len(petitions.call_text(petition, row.language).untranslated),
+        }
+        for row in petition.translations
+    ]

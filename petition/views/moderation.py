@@ -46,6 +46,8 @@ def campaign(slug: str):
             "counts": queries.status_counts(petition),
             "days": moderation.confirmations_by_day(petition),
             "countries": db.session.execute(queries.confirmed_by_country(petition)).all(),
+            # Who ticked "I will attend": asked only on calls with a rally.
+            "attending": queries.attendance_counts(petition) if petition.event_starts_at else None,
             "as_of": utcnow(),
         },
     )
@@ -61,6 +63,7 @@ def campaign(slug: str):
         counts=counts,
         days=figures["days"],
         countries=figures["countries"],
+        attending=figures["attending"],
         figures_as_of=figures["as_of"],
         latest=latest,
         button=ButtonForm(),

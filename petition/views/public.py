@@ -16,7 +16,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import LANGUAGE_COOKIE
 from ..auth import safe_next_url
 from ..extensions import db
-from ..models import Endorsement, Signature
+from ..languages import own_name
+from ..models import Endorsement, Petition, Signature
+from ..petitions import CallText
 from ..queries import (
     cached,
     open_petitions,
@@ -25,8 +27,14 @@ from ..queries import (
     public_signers,
 )
 from ..security import allow_any_origin
-from . import page_number, petition_or_404
-from .share import shared_cache
+from . import (
+    CONTENT_LANGUAGE,
+    page_number,
+    petition_or_404,
+    public_petition_or_404,
+    reader_call_texts,
+)
+from .share import kept_for_visitors_without_session, shared_cache
 
 bp = Blueprint("public", __name__)
 
@@ -40,14 +48,20 @@ def index():
     """The open calls."""
     petitions = db.session.execute(open_petitions()).scalars().all()
     counts = {petition.id: public_counts(petition) for petition in petitions}
-    return render_template("public/index.html", petitions=petitions, counts=counts)
+    return render_template(
+        "public/index.html",
+        petitions=petitions,
+        counts=counts,
+        texts=reader_call_texts(petitions),
+    )
 
 
 @bp.get("/p/<slug:slug>")
 @shared_cache
+@kept_for_visitors_without_session
 def petition(slug: str):
     """One call: its text, demands, rally, counts and signatories."""
-    petition = petition_or_404(slug)
+    petition = public_petition_or_404(slug)
     signers, organizations = cached(
         ("public_lists", petition.id),
         current_app.config["COUNTS_CACHE_SECONDS"],
@@ -79,6 +93,26 @@ def _latest_lists(petition) -> tuple[list, list]:
         .limit(LISTED_ORGANIZATIONS)
     ).all()
     return signers, organizations
+
+
+@bp.app_template_global()
+def call_languages(petition: Petition, text: CallText) -> list[dict]:
+    """The languages the call exists in, each named in itself, as links that switch to it:
+    the interface's languages through the language switcher (the whole page changes), the
+    others with ?lang= (the call's words only: the interface does not speak them yet)."""
+    interface = current_app.config["LANGUAGES"]
+    page = url_for("public.petition", slug=petition.slug)
+    return [
+        {
+            "code": code,
+            "name": own_name(code),
+            "href": url_for("public.language", code=code, next=page)
+            if code in interface
+            else url_for("public.petition", slug=petition.slug, **{CONTENT_LANGUAGE: code}),
+            "current": code == text.language,
+        }
+        for code in text.languages
+    ]
 
 
 @bp.get("/p/<slug:slug>.json")

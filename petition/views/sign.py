@@ -16,7 +16,7 @@ from ..forms import ButtonForm, EndorsementForm, SignatureForm
 from ..models import OrganizationType, Signature
 from ..queries import forget_counts
 from ..tokens import CONFIRM, WITHDRAW
-from . import petition_or_404, request_context
+from . import public_petition_or_404, request_context
 
 bp = Blueprint("sign", __name__)
 
@@ -29,6 +29,7 @@ SIGNATURE_FIELDS = (
     "affiliation",
     "show_publicly",
     "wants_updates",
+    "will_attend",  # only while a rally is to come
 )
 ENDORSEMENT_FIELDS = (
     "organization",
@@ -46,14 +47,14 @@ ENDORSEMENT_FIELDS = (
 @bp.route("/p/<slug:slug>/sign", methods=["GET", "POST"])
 def sign(slug: str):
     """An individual signs the call."""
-    petition = petition_or_404(slug)
-    form = SignatureForm()
+    petition = public_petition_or_404(slug)
+    form = SignatureForm(asks_attendance=signing.asks_attendance(petition))
     try:
         signing.ensure_open(petition)
         if form.validate_on_submit():
             if form.looks_automated():
                 return _as_if_accepted(petition)
-            fields = {name: form[name].data for name in SIGNATURE_FIELDS}
+            fields = {name: form[name].data for name in SIGNATURE_FIELDS if name in form}
             signing.sign(petition, **fields, **request_context())
             db.session.commit()
             return redirect(url_for("sign.check_email", slug=slug))
@@ -66,7 +67,7 @@ def sign(slug: str):
 @bp.route("/p/<slug:slug>/endorse", methods=["GET", "POST"])
 def endorse(slug: str):
     """An organization endorses the call."""
-    petition = petition_or_404(slug)
+    petition = public_petition_or_404(slug)
     form = EndorsementForm()
     try:
         signing.ensure_open(petition)
@@ -114,7 +115,7 @@ def _refused(petition, form, template: str, refusal: Exception):
 @bp.get("/p/<slug:slug>/check-your-email")
 def check_email(slug: str):
     """Where a signer lands after a valid submission, whatever happened to it."""
-    return render_template("sign/check_email.html", petition=petition_or_404(slug))
+    return render_template("sign/check_email.html", petition=public_petition_or_404(slug))
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])

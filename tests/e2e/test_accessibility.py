@@ -11,7 +11,7 @@ import pytest
 from flask import url_for
 from playwright.sync_api import Browser, Page, expect
 
-from petition import audit, mail, signing
+from petition import audit, mail, petitions, signing
 from petition.extensions import db
 from petition.models import EndorsementStatus, Organizer, SignatureStatus
 from petition.queries import petition_by_slug
@@ -144,6 +144,11 @@ def seed(live: LiveServer) -> None:
             **endorsement_fields(organization="Utopia 56", contact_email="u56@example.org"),
         )
         signing.confirm(awaiting)
+        # A translation: the call page lists its languages, the workspace has its editor.
+        french = petitions.TranslationContent(
+            language="fr", title="Ouvrir les frontières", body="Nous appelons à la liberté."
+        )
+        petitions.write_translation(petition, french)
         db.session.commit()
         assert awaiting.status is EndorsementStatus.AWAITING_APPROVAL
 
@@ -177,6 +182,8 @@ def test_public_pages(viewport_page, live_server, axe_source):
     axe.visit("call", f"/p/{SLUG}")
     latest = viewport_page.get_by_role("region", name="Latest signatories")
     expect(latest).to_contain_text("Leila Haddad")
+    axe.visit("call in French, page in English", f"/p/{SLUG}?lang=fr")
+    expect(viewport_page.locator("h1")).to_have_text("Ouvrir les frontières")
     axe.visit("signers", f"/p/{SLUG}/signers")
     axe.visit("organizations", f"/p/{SLUG}/organizations")
     expect(viewport_page.locator("main")).to_contain_text("Cimade Nord")
@@ -261,15 +268,17 @@ def test_login_page_with_an_error(viewport_page, live_server, axe_source):
 
 
 def workspace_pages(live: LiveServer) -> dict[str, str]:
-    """Every GET page of the workspace without arguments or with a call's slug only."""
+    """Every GET page of the workspace without arguments or with a call's slug (and the
+    language of its translation) only."""
     pages = {}
     with live.app.test_request_context():
         for rule in live.app.url_map.iter_rules():
             if not rule.rule.startswith("/organizer") or "GET" not in rule.methods:
                 continue
-            if not rule.arguments <= {"slug"}:
+            if not rule.arguments <= {"slug", "language"}:
                 continue
-            values = {"slug": SLUG} if "slug" in rule.arguments else {}
+            values = {"slug": SLUG, "language": "fr"}
+            values = {name: value for name, value in values.items() if name in rule.arguments}
             pages[rule.endpoint] = url_for(rule.endpoint, **values)
     return pages
 
@@ -329,6 +338,7 @@ SIGN_FORM_ORDER = [
     "affiliation",
     "show_publicly",
     "wants_updates",
+    "will_attend",  # the call's rally is to come
     "Read the privacy notice",
     "consent",
     "Sign",
@@ -365,7 +375,7 @@ def test_keyboard_only_signing_on_a_phone(phone_page, live_server):
     assert press(page, "Shift+Tab")["name"] == "Read the privacy notice"
 
     # Back to the name, and fill the form as a keyboard user does, with a typo in the email.
-    for _ in range(7):
+    for _ in range(SIGN_FORM_ORDER.index("Read the privacy notice")):
         page.keyboard.press("Shift+Tab")
     assert page.evaluate(FOCUSED)["name"] == "full_name"
     page.keyboard.type("Amina Diallo")
@@ -379,6 +389,8 @@ def test_keyboard_only_signing_on_a_phone(phone_page, live_server):
     assert press(page, "Tab")["name"] == "show_publicly"
     page.keyboard.press("Space")
     assert press(page, "Tab")["name"] == "wants_updates"
+    assert press(page, "Tab")["name"] == "will_attend"
+    page.keyboard.press("Space")
     press(page, "Tab")  # the privacy notice's link
     assert press(page, "Tab")["name"] == "consent"
     page.keyboard.press("Space")
@@ -419,6 +431,6 @@ def test_keyboard_only_signing_on_a_phone(phone_page, live_server):
         "Calais",
         "FR",
     )
-    assert signature.show_publicly is True
+    assert signature.show_publicly is True and signature.will_attend is True
     assert signature.wants_updates is False
     assert signature.status is SignatureStatus.PENDING

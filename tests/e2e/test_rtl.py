@@ -3,7 +3,10 @@
 The screenshots are in test-artifacts/rtl/ (gitignored), kept by CI.
 """
 
+from io import BytesIO
+
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from .conftest import DESKTOP, PHONE, SLUG, screenshot_taker
@@ -19,6 +22,29 @@ def box(page: Page, selector: str) -> dict:
 
 def right(found: dict) -> float:
     return found["x"] + found["width"]
+
+
+def arrow_points(page: Page, selector: str) -> str:
+    """Which way the arrow on screen points, from a screenshot: its head is the end with the
+    most ink (the shaft alone is thin)."""
+    shot = Image.open(BytesIO(page.locator(selector).first.screenshot())).convert("L")
+    width, height = shot.size
+    quarter = max(1, width // 4)
+
+    def ink(left: int, right: int) -> int:
+        strip = shot.crop((left, 0, right, height))
+        return sum(1 for value in strip.tobytes() if value < 128)
+
+    start, end = ink(0, quarter), ink(width - quarter, width)
+    assert start != end, "no arrow drawn"
+    return "left" if start > end else "right"
+
+
+def address_field(page: Page) -> dict:
+    return page.evaluate(
+        "(() => { const s = getComputedStyle(document.querySelector('#email'));"
+        " return {direction: s.direction, align: s.textAlign}; })()"
+    )
 
 
 def test_the_arabic_sign_form_mirrors(browser, live_server):
@@ -55,6 +81,12 @@ def test_the_arabic_sign_form_mirrors(browser, live_server):
     assert legend["x"] - fieldset["x"] > fieldset["width"] / 2
     # Country names in Arabic, in the form's own select.
     expect(page.locator("#country option[value=EG]")).to_have_text("مصر")
+    # The way back to the call: its arrow starts the link at the right and points right.
+    back = box(page, "main a .back")
+    assert abs(right(back) - right(box(page, "main p a"))) <= 2
+    assert arrow_points(page, "main a .back") == "right"
+    # An email address reads left to right, from the field's right edge like its label.
+    assert address_field(page) == {"direction": "ltr", "align": "right"}
     shoot(page, "sign-form-desktop")
 
     # The same checks fail in English: the layout really changes with the language.
@@ -66,6 +98,9 @@ def test_the_arabic_sign_form_mirrors(browser, live_server):
     button_en = box(other, "form.sign-form button[type=submit]")
     assert abs(button_en["x"] - form_en["x"]) <= 2
     assert box(other, "#show_publicly")["x"] < box(other, "label[for=show_publicly]")["x"]
+    assert abs(box(other, "main a .back")["x"] - box(other, "main p a")["x"]) <= 2
+    assert arrow_points(other, "main a .back") == "left"
+    assert address_field(other) == {"direction": "ltr", "align": "start"}
     english.close()
 
     # An error keeps the page right to left, messages in Arabic.
@@ -74,6 +109,12 @@ def test_the_arabic_sign_form_mirrors(browser, live_server):
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.locator(".error").first).to_be_visible()
     shoot(page, "sign-form-errors")
+
+    # The endorsement form's way back points right too.
+    page.goto(f"/p/{SLUG}/endorse")
+    expect(page.locator("html")).to_have_attribute("dir", "rtl")
+    assert arrow_points(page, "main a .back") == "right"
+    shoot(page, "endorse-form")
     context.close()
 
 

@@ -34,6 +34,10 @@ def test_a_signer_makes_a_mistake_corrects_it_confirms_by_mail_and_is_counted(
 
     page.get_by_role("link", name="Sign as an individual").first.click()
     fill_sign_form(page, email="amina@example")  # no top-level domain
+    # The call's rally is to come: the signer says they will be there, by the box's label.
+    attend = page.get_by_role("checkbox", name=re.compile(r"^I will attend the rally on "))
+    expect(attend).not_to_be_checked()
+    attend.check()
     assert submit_sign_form(page).status == 422
     email = page.locator("#email")
     expect(email).to_have_attribute("aria-invalid", "true")
@@ -42,6 +46,7 @@ def test_a_signer_makes_a_mistake_corrects_it_confirms_by_mail_and_is_counted(
     # The message sits next to its field, and the field points to it for screen readers.
     assert "email-error" in email.get_attribute("aria-describedby")
     expect(page.locator("#full_name")).to_have_value("Amina Diallo")
+    expect(attend).to_be_checked()  # the answer survives the correction
     shoot(page, "sees-the-mistake")
 
     fill_sign_form(page)
@@ -60,6 +65,8 @@ def test_a_signer_makes_a_mistake_corrects_it_confirms_by_mail_and_is_counted(
     expect(page).to_have_url(f"{live.url}/p/{SLUG}")
     expect(page.locator(".count-individuals")).to_have_text("1 person has signed")
     expect(page.locator(".signatories")).to_contain_text("Amina Diallo")
+    (signature,) = live.signatures()
+    assert signature.will_attend is True
     shoot(page, "is-counted")
     # One mail reached the real SMTP server, and nothing more was sent.
     assert len(live.smtp.inbox.messages()) == 1
