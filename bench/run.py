@@ -544,9 +544,12 @@ def main(argv: list[str] | None = None) -> int:
         options, sign_runs, insert_runs, page_runs, constant_runs, growth, small, large,
         export_rows, export_seconds, export_mb, dump_seconds, bulk,
     )  # fmt: skip
-    print(f"Database: {database}; gunicorn workers: {options.workers}; ", end="")
-    print(f"wrk: {options.connections} connections, {options.threads} threads, ", end="")
-    print(f"{options.rounds} × {options.duration} s per side; sizes {small:,} / {large:,}")
+    if options.commands_only:
+        print(f"Database: {database}; commands only; sizes {small:,} / {large:,}")
+    else:
+        print(f"Database: {database}; gunicorn workers: {options.workers}; ", end="")
+        print(f"wrk: {options.connections} connections, {options.threads} threads, ", end="")
+        print(f"{options.rounds} × {options.duration} s per side; sizes {small:,} / {large:,}")
     print(f"Machine: {machine()}")
     print()
     print(table(figures))

@@ -274,7 +274,7 @@ def export_rows(query: Select, who: str) -> Iterator[tuple]:
 
 def export_csv(query: Select, who: str) -> Iterator[bytes]:
     """The whole CSV export of a query built by queries.export_individuals/organizations."""
-    return csv_lines(COLUMNS[who], export_rows(query, who))
+    return _export_bytes(query, who, "csv", _Tally(who))
 
 
 def export_filename(slug: str, who: str, now: datetime, fmt: str = "csv") -> str:

@@ -1,9 +1,10 @@
 """Importing signatures from a CSV file: paper signatures and other petition tools' exports.
 
 Each row goes through the same cleaning and checks as the signing form. The rows are
-stored in bulk, a batch at a time, so a file of a million rows (from the command line)
-takes flat memory. Nothing is stored from a file with a rejected row unless the caller
-asks to keep the valid rows. These functions add and flush but never commit.
+stored in bulk, a batch at a time: memory holds one batch, and the email keys seen so far
+to name duplicates within the file (about 125 MB per million addresses). Nothing is
+stored from a file with a rejected row unless the caller asks to keep the valid rows.
+These functions add and flush but never commit.
 """
 
 import codecs
@@ -448,7 +449,8 @@ class _RowChecker:
         return (None if problems else values), problems
 
 
-# The columns of a stored row that change from row to row, in the order of _Store.row.
+# The columns of a stored row that change from row to row, in the order of _Store.row:
+# every value _RowChecker.check returns, then the consent's time and the token.
 _ROW_COLUMNS = (
     "full_name",
     "email",
@@ -497,9 +499,9 @@ class _Store:
     """Stores an import's rows in batches, with SQLAlchemy's conversions but not its overhead.
 
     SQLAlchemy's executemany converts every value of every row (times to naive UTC,
-    enums to their values): half an import's time. Here each column's conversion runs
-    once per distinct value in a row, and the rows go to the DB-API as tuples
-    (executemany on SQLite, COPY on PostgreSQL).
+    enums to their values): half an import's time. Here a column's conversion runs only
+    when its value differs from the previous row's, and the rows go to the DB-API as they
+    are (executemany on SQLite, COPY on PostgreSQL).
     """
 
     constant_columns = (
@@ -517,7 +519,6 @@ class _Store:
     def __init__(self, petition: Petition, source: SignatureSource, now: datetime):
         self.petition = petition
         self.dialect = db.session.get_bind().dialect
-        table = Signature.__table__
         self.constants = {
             "petition_id": petition.id,
             "status": SignatureStatus.CONFIRMED,
@@ -531,14 +532,13 @@ class _Store:
         }
         self.conversions = []  # (position in a row, conversion, [last value, its conversion])
         for position, name in enumerate(_ROW_COLUMNS):
-            convert = table.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect)
-            if convert is not None:
+            if (convert := self._conversion(name)) is not None:
                 self.conversions.append((position, convert, [object(), None]))
 
     def row(self, values: dict) -> list:
         """A batch row from a row's checked values: its consent time and a fresh token added."""
-        row = [values[name] for name in _ROW_COLUMNS[:-3]]
-        row += (values["signed_at"], values["signed_at"], secrets.token_hex(16))
+        row = [values[name] for name in _ROW_COLUMNS[:-2]]
+        row += (values["signed_at"], secrets.token_hex(16))  # consent given when signed
         for position, convert, last in self.conversions:
             value = row[position]
             if value is not last[0]:  # most rows share a time (now) and the booleans
@@ -571,18 +571,23 @@ class _Store:
         compiled = statement.values({name: bindparam(name) for name in names}).compile(
             dialect=self.dialect
         )
-        constants = [self._converted(name, value) for name, value in self.constants.items()]
+        constants = [
+            value if (convert := self._conversion(name)) is None else convert(value)
+            for name, value in self.constants.items()
+        ]
         # The DB-API's parameters in the statement's order.
         order = itemgetter(*(names.index(name) for name in compiled.positiontup))
         cursor = driver.cursor()
-        cursor.executemany(compiled.string, [order(row + constants) for row in rows])
-        return cursor.rowcount
+        try:
+            cursor.executemany(compiled.string, [order(row + constants) for row in rows])
+            return cursor.rowcount
+        finally:
+            cursor.close()
 
-    def _converted(self, name: str, value):
-        convert = (
-            Signature.__table__.c[name].type.dialect_impl(self.dialect).bind_processor(self.dialect)
-        )
-        return value if convert is None else convert(value)
+    def _conversion(self, name: str):
+        """SQLAlchemy's conversion of a value of this column for this database, or None."""
+        type_ = Signature.__table__.c[name].type.dialect_impl(self.dialect)
+        return type_.bind_processor(self.dialect)
 
     def taken(self, rows: list[list]) -> set[str]:
         """The email keys of these rows held by other rows than this import's: already signed.
