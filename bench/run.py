@@ -47,7 +47,7 @@ from petition.models import (  # noqa: E402
     utcnow,
 )
 from petition.petitions import load_shipped_calls  # noqa: E402
-from petition.queries import count_signatories, petition_by_slug  # noqa: E402
+from petition.queries import count_signatories, petition_by_slug, public_signers  # noqa: E402
 
 CALL = "cispm-calais-2016-10-14"  # the shipped call: the page and the form measured
 BASELINE = "bench-baseline"  # where /_bench/insert puts its rows
@@ -68,6 +68,7 @@ ROWS = (
     "export memory",
     "growth page",
     "growth counts",
+    "growth signers",
     "bulk",
 )
 
@@ -211,20 +212,36 @@ def median_seconds(function, repeat: int) -> float:
 
 
 def growth_point(app, petition_id: int, repeat: int) -> dict[str, float]:
-    """The call page's render time (counts cached as served) and an uncached count."""
+    """The call page's render time (counts cached as served), an uncached count, and the
+    page of the public signers list holding its oldest signers."""
     client = app.test_client()
 
-    def page():
-        response = client.get(f"/p/{CALL}")
+    def get(path: str):
+        response = client.get(path)
         if response.status_code != 200:
-            raise RuntimeError(f"/p/{CALL} answered {response.status_code}")
+            raise RuntimeError(f"{path} answered {response.status_code}")
 
     with app.app_context():
         petition = db.session.get(Petition, petition_id)
         counts = median_seconds(lambda: count_signatories(petition), repeat)
+        # The listed signer after whom the list's last page comes (the deepest page).
+        oldest = (
+            public_signers(petition)
+            .with_only_columns(Signature.id)
+            .order_by(None)
+            .order_by(Signature.confirmed_at, Signature.id)
+            .offset(app.config["PUBLIC_SIGNERS_PER_PAGE"])
+            .limit(1)
+        )
+        anchor = db.session.scalar(oldest)  # None when the list fits on one page
+        deepest = f"/p/{CALL}/signers" + (f"?before={anchor}" if anchor is not None else "")
         db.session.rollback()
         db.engine.dispose()
-    return {"page": median_seconds(page, repeat), "counts": counts}
+    return {
+        "page": median_seconds(lambda: get(f"/p/{CALL}"), repeat),
+        "counts": counts,
+        "signers": median_seconds(lambda: get(deepest), repeat),
+    }
 
 
 # --- The server and the load ---
@@ -482,7 +499,10 @@ def main(argv: list[str] | None = None) -> int:
         filled = size
         growth[size] = growth_point(scratch_app(url), ids[CALL], options.repeat)
         point = growth[size]
-        log(f"  page {point['page'] * 1000:.2f} ms, count {point['counts'] * 1000:.2f} ms")
+        log(
+            f"  page {point['page'] * 1000:.2f} ms, count {point['counts'] * 1000:.2f} ms, "
+            f"signers' last page {point['signers'] * 1000:.2f} ms"
+        )
 
     sign_runs, insert_runs, page_runs, constant_runs = [], [], [], []
     if not options.commands_only:
@@ -676,7 +696,11 @@ def command_figures(
             export_mb < 150,
         ),
     ]
-    for key, label in (("page", "page render"), ("counts", "uncached count")):
+    for key, label in (
+        ("page", "page render"),
+        ("counts", "uncached count"),
+        ("signers", "the public list's last page (not in the issue's table)"),
+    ):
         ratio = growth[large][key] / growth[small][key]
         figures.append(
             Figure(

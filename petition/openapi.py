@@ -80,6 +80,30 @@ PAGE_PARAMETER = {
     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
 }
 
+
+def _neighbour_parameter(name: str, description: str) -> dict:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description + " Not with the other one.",
+        # A row id as views.ROW_ID reads it: no sign, no leading zero, at most 18 digits.
+        "schema": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+    }
+
+
+NEIGHBOUR_PARAMETERS = [
+    _neighbour_parameter(
+        "before",
+        "The signers listed after this one (older): what `next` links to. An id that is "
+        "not of a listed signer gives the latest page.",
+    ),
+    _neighbour_parameter(
+        "after",
+        "The signers listed just before this one (newer): what `previous` links to.",
+    ),
+]
+
 LANGUAGE = {
     "type": "string",
     "pattern": "^[a-z]{2,3}$",
@@ -248,7 +272,20 @@ SCHEMAS = {
         }
     ),
     "OrganizationPage": _list_page("Organization"),
-    "SignerPage": _list_page("Signer"),
+    "SignerPage": _object(
+        {
+            "per_page": {"type": "integer", "minimum": 1},
+            "previous": _nullable(
+                URL | {"description": "The newer signers before this page; null on the first."}
+            ),
+            "next": _nullable(
+                URL | {"description": "The older signers after this page; null on the last."}
+            ),
+            "items": {"type": "array", "items": _ref("Signer")},
+        },
+        "Pages of signers follow `next` and `previous`: they have no numbers, so that any "
+        "page costs what the first one does.",
+    ),
 }
 
 
@@ -293,7 +330,7 @@ def openapi_description() -> dict:
             "/api/v1/calls/{slug}/signers": _get(
                 "Confirmed individuals who chose to be listed, latest first",
                 _ref("SignerPage"),
-                [SLUG_PARAMETER, PAGE_PARAMETER],
+                [SLUG_PARAMETER, *NEIGHBOUR_PARAMETERS],
                 ("400", "404"),
             ),
             "/api/v1/openapi.json": {

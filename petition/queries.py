@@ -225,6 +225,62 @@ def public_signers(petition: Petition) -> Select:
     )
 
 
+@dataclass(frozen=True)
+class SignersPage:
+    """A page of public_signers, and the signers that lead to the pages around it."""
+
+    items: list[Signature]
+    newer: int | None  # the id to ask for the newer signers before this page (?after=)
+    older: int | None  # the id to ask for the older signers after this page (?before=)
+
+
+def public_signers_page(
+    petition: Petition, per_page: int, *, before: int | None = None, after: int | None = None
+) -> SignersPage:
+    """The public signers older than the listed signer `before`, or newer than the listed
+    signer `after`, or else the latest.
+
+    A page is found from a signer beside it, through the index, instead of by its number:
+    a numbered page counts the list and skips every row before it, which at a million
+    signers took 50 ms on SQLite against 0.4 ms for the call page. Only a signer in the
+    public list leads anywhere (any other id gives the latest page, so an id reveals
+    nothing about signers who are not shown); one who left it since also gives the latest.
+    """
+    query = public_signers(petition)
+    anchor_id = before if before is not None else after
+    anchor = None
+    if anchor_id is not None:
+        anchor = db.session.scalar(
+            query.with_only_columns(Signature.confirmed_at).where(Signature.id == anchor_id)
+        )
+    if anchor is not None and after is not None:
+        newer = db.session.scalars(
+            query.where(
+                Signature.confirmed_at >= anchor,  # a range of the index, ties decided next
+                (Signature.confirmed_at > anchor) | (Signature.id > anchor_id),
+            )
+            .order_by(None)
+            .order_by(Signature.confirmed_at, Signature.id)
+            .limit(per_page + 1)
+        ).all()
+        if len(newer) > per_page:
+            shown = newer[:per_page]
+            return SignersPage(shown[::-1], newer=shown[-1].id, older=shown[0].id)
+        anchor = None  # less than a page of newer signers: the latest page
+    if anchor is not None:
+        query = query.where(
+            Signature.confirmed_at <= anchor,
+            (Signature.confirmed_at < anchor) | (Signature.id < anchor_id),
+        )
+    rows = db.session.scalars(query.limit(per_page + 1)).all()
+    shown = rows[:per_page]
+    return SignersPage(
+        shown,
+        newer=shown[0].id if anchor is not None and shown else None,
+        older=shown[-1].id if len(rows) > per_page else None,
+    )
+
+
 def public_organizations(petition: Petition) -> Select:
     """Approved organizations that chose to be shown, by name."""
     return (

@@ -75,17 +75,6 @@ def test_counts_json(client, petition, make_signature, make_endorsement):
     assert "public" in response.headers["Cache-Control"]
 
 
-def test_signers_page_is_paginated(app, client, petition, make_signature):
-    app.config["PUBLIC_SIGNERS_PER_PAGE"] = 2
-    for n in range(5):
-        make_signature(petition, confirmed=True, full_name=f"Signer {n}", email=f"s{n}@example.org")
-    first = client.get(f"/p/{petition.slug}/signers").text
-    third = client.get(f"/p/{petition.slug}/signers?page=3").text
-    assert "Signer 4" in first and "Signer 3" in first and "Signer 0" not in first
-    assert "Signer 0" in third and "Page 3 of 3" in third
-    assert client.get(f"/p/{petition.slug}/signers?page=9").status_code == 404
-
-
 def test_closed_call_shows_text_and_counts_but_no_forms(client, make_petition, make_signature):
     petition = make_petition(status=PetitionStatus.OPEN)
     make_signature(petition, confirmed=True)

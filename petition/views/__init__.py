@@ -1,5 +1,6 @@
 """Blueprints, one per audience, and the helpers they share."""
 
+import re
 from collections.abc import Iterable
 from functools import wraps
 
@@ -81,6 +82,27 @@ def page_number() -> int:
     if not 1 <= page <= MAX_PAGE:
         abort(404)
     return page
+
+
+# A row's id in ?before= / ?after=: digits without a sign or leading zero, below 2**63.
+ROW_ID = re.compile(r"[1-9][0-9]{0,17}")
+
+
+def neighbour_ids() -> tuple[int | None, int | None]:
+    """?before= and ?after= of a list paged from a row beside the page (at most one of them).
+
+    Raises ValueError for anything else.
+    """
+    before, after = request.args.get("before"), request.args.get("after")
+    if before is not None and after is not None:
+        raise ValueError("before and after")
+    for raw in (before, after):
+        if raw is not None and not ROW_ID.fullmatch(raw):
+            raise ValueError(raw)
+    return (
+        int(before) if before is not None else None,
+        int(after) if after is not None else None,
+    )
 
 
 def request_context() -> dict:

@@ -1,7 +1,8 @@
 """The public, read-only JSON API: calls, counts, approved organizations, public signers.
 
-It shows exactly what the public pages show, as JSON: never an email address, an id or a
-signer who did not choose to be shown. petition/openapi.py describes every route here.
+It shows exactly what the public pages show, as JSON: never an email address or a signer
+who did not choose to be shown; the only ids are those of listed signers, in the links to
+the pages around a page of signers. petition/openapi.py describes every route here.
 """
 
 import re
@@ -12,23 +13,24 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..models import Endorsement, Petition, PetitionStatus, Signature
-from ..openapi import openapi_description
+from ..models import Endorsement, Petition, PetitionStatus
+from ..openapi import CACHE_SECONDS, openapi_description
 from ..petitions import SLUG_PATTERN, CallText, call_text, call_texts
 from ..queries import (
     all_petitions,
+    cached,
     confirmed_by_country,
     open_petitions,
     petition_by_slug,
     public_counts,
     public_organizations,
-    public_signers,
+    public_signers_page,
 )
-from . import MAX_PAGE
+from . import MAX_PAGE, neighbour_ids
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-CACHE_CONTROL = "public, max-age=30, stale-while-revalidate=300"
+CACHE_CONTROL = f"public, max-age={CACHE_SECONDS}, stale-while-revalidate=300"
 STATUSES = ("open", "closed", "all")
 PAGE = re.compile(r"[0-9]{1,7}")
 LANGUAGE = re.compile(r"[a-z]{2,3}")
@@ -194,7 +196,13 @@ def call(slug: str):
 def countries(slug: str):
     """Confirmed signatures by country code, most first."""
     petition = _petition(slug)
-    rows = db.session.execute(confirmed_by_country(petition)).all()
+    # A GROUP BY over every confirmed signature (0.7 s at a million on SQLite): read
+    # once per CACHE_SECONDS per process, as long as the answer says any cache may keep it.
+    rows = cached(
+        ("countries", petition.id),
+        CACHE_SECONDS,
+        lambda: [tuple(row) for row in db.session.execute(confirmed_by_country(petition))],
+    )
     return jsonify(
         slug=petition.slug,
         countries=[{"country": country, "signatures": number} for country, number in rows],
@@ -230,18 +238,36 @@ def organizations(slug: str):
 
 @bp.get("/calls/<slug>/signers")
 def signers(slug: str):
-    """Confirmed individuals who chose to be shown, latest first: what /p/<slug>/signers shows."""
+    """Confirmed individuals who chose to be shown, latest first: what /p/<slug>/signers shows.
+
+    Paged from the signers beside a page (?before= / ?after=, the links `next` and
+    `previous`), not by page numbers: any page costs what the first costs.
+    """
     petition = _petition(slug)
-    query = public_signers(petition).with_only_columns(
-        Signature.full_name, Signature.city, Signature.country
-    )
+    if "page" in request.args:
+        raise ApiError(400, "bad_request", _("This list has no page numbers: follow next."))
+    try:
+        before, after = neighbour_ids()
+    except ValueError:
+        raise ApiError(
+            400, "bad_request", _("before or after must be the id of a listed signer, not both.")
+        ) from None
+    per_page = current_app.config["PUBLIC_SIGNERS_PER_PAGE"]
+    page = public_signers_page(petition, per_page, before=before, after=after)
+
+    def link(**neighbour) -> str:
+        return url_for("api.signers", slug=petition.slug, **neighbour, _external=True)
+
     return jsonify(
-        _paginated(
-            query,
-            "api.signers",
-            petition,
-            lambda row: {"full_name": row.full_name, "city": row.city, "country": row.country},
-        )
+        {
+            "per_page": per_page,
+            "previous": link(after=page.newer) if page.newer is not None else None,
+            "next": link(before=page.older) if page.older is not None else None,
+            "items": [
+                {"full_name": row.full_name, "city": row.city, "country": row.country}
+                for row in page.items
+            ],
+        }
     )
 
 

@@ -25,10 +25,12 @@ from ..queries import (
     public_counts,
     public_organizations,
     public_signers,
+    public_signers_page,
 )
 from ..security import allow_any_origin
 from . import (
     CONTENT_LANGUAGE,
+    neighbour_ids,
     page_number,
     petition_or_404,
     public_petition_or_404,
@@ -130,12 +132,14 @@ def petition_counts(slug: str):
 @bp.get("/p/<slug:slug>/signers")
 @shared_cache
 def signers(slug: str):
-    """Every confirmed individual who chose to be shown, a page at a time."""
+    """Every confirmed individual who chose to be shown, a page at a time, latest first."""
     petition = petition_or_404(slug)
-    page = db.paginate(
-        public_signers(petition),
-        page=page_number(),
-        per_page=current_app.config["PUBLIC_SIGNERS_PER_PAGE"],
+    try:
+        before, after = neighbour_ids()
+    except ValueError:
+        abort(404)
+    page = public_signers_page(
+        petition, current_app.config["PUBLIC_SIGNERS_PER_PAGE"], before=before, after=after
     )
     return render_template(
         "public/signers.html", petition=petition, page=page, counts=public_counts(petition)
