@@ -18,7 +18,7 @@ from .models import (
     OrganizationType,
 )
 from .petitions import SLUG_PATTERN
-from .views import MAX_PAGE
+from .views import MAX_PAGE, ROW_ID_MAX
 
 EXAMPLE_SLUG = "cispm-calais-2016-10-14"
 CACHE_SECONDS = 30
@@ -87,8 +87,7 @@ def _neighbour_parameter(name: str, description: str) -> dict:
         "in": "query",
         "required": False,
         "description": description + " Not with the other one.",
-        # A row id as views.ROW_ID reads it: no sign, no leading zero, at most 18 digits.
-        "schema": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1},
+        "schema": {"type": "integer", "minimum": 1, "maximum": ROW_ID_MAX},
     }
 
 

@@ -139,6 +139,8 @@ def test_an_unlisted_signer_leads_nowhere(client, petition, signers, make_signat
         "before=",
         "before=%201",
         "before=1234567890123456789",
+        "before=2147483648",  # beyond a 32-bit id: PostgreSQL would refuse to compare it
+        "after=99999999999",
         "after=x",
         "before=1&after=2",
     ],
@@ -147,6 +149,12 @@ def test_a_bad_neighbour_is_a_404_page(client, petition, signers, query):
     response = client.get(f"/p/{petition.slug}/signers?{query}")
     assert response.status_code == 404
     assert "Signer" not in response.text
+
+
+def test_the_largest_id_is_read_and_leads_to_the_latest_page(client, petition, signers):
+    for neighbour in ("before", "after"):
+        names = page(client, f"/p/{petition.slug}/signers?{neighbour}=2147483647")[0]
+        assert names == ["Signer 6", "Signer 5", "Signer 4"]
 
 
 def test_an_old_numbered_link_shows_the_latest_page(client, petition, signers):
@@ -181,7 +189,9 @@ def test_the_api_pages_through_signers_with_next_and_previous(client, petition, 
     assert back["items"] == pages[1]["items"]
 
 
-@pytest.mark.parametrize("query", ["page=2", "before=abc", "before=0", "after=1&before=2"])
+@pytest.mark.parametrize(
+    "query", ["page=2", "before=abc", "before=0", "after=1&before=2", "before=99999999999"]
+)
 def test_the_api_refuses_page_numbers_and_bad_neighbours(client, petition, signers, query):
     body = get_json(client, f"/api/v1/calls/{petition.slug}/signers?{query}", status=400)
     assert body["error"] == "bad_request"

@@ -84,8 +84,10 @@ def page_number() -> int:
     return page
 
 
-# A row's id in ?before= / ?after=: digits without a sign or leading zero, below 2**63.
-ROW_ID = re.compile(r"[1-9][0-9]{0,17}")
+# A row's id in ?before= / ?after=: digits without a sign or leading zero, at most the
+# largest id of a 32-bit INTEGER column (PostgreSQL refuses a larger value to compare).
+ROW_ID = re.compile(r"[1-9][0-9]{0,9}")
+ROW_ID_MAX = 2**31 - 1
 
 
 def neighbour_ids() -> tuple[int | None, int | None]:
@@ -97,7 +99,7 @@ def neighbour_ids() -> tuple[int | None, int | None]:
     if before is not None and after is not None:
         raise ValueError("before and after")
     for raw in (before, after):
-        if raw is not None and not ROW_ID.fullmatch(raw):
+        if raw is not None and not (ROW_ID.fullmatch(raw) and int(raw) <= ROW_ID_MAX):
             raise ValueError(raw)
     return (
         int(before) if before is not None else None,
