@@ -224,9 +224,12 @@ def test_every_column_has_its_sql(petition):
         assert export_sql.supports(ExportFilters(who=who).query(petition), who)
 
 
-def test_a_separator_in_the_data_goes_through_the_python_path(petition):
-    """Rows the database's lines cannot carry are written exactly anyway, in their place."""
-    row = {
+PAPER_SIGNED_AT = datetime(2024, 5, 1, tzinfo=UTC)
+
+
+def paper_signature(**values) -> dict:
+    """A confirmed paper signature without an address, as store_signatures takes it."""
+    return {
         "email": None,
         "city": "Calais",
         "country": "FR",
@@ -237,11 +240,19 @@ def test_a_separator_in_the_data_goes_through_the_python_path(petition):
         "status": SignatureStatus.CONFIRMED,
         "source": SignatureSource.PAPER,
         "locale": None,
-        "signed_at": datetime(2024, 5, 1, tzinfo=UTC),
-        "confirmed_at": datetime(2024, 5, 2, tzinfo=UTC),
+        "signed_at": PAPER_SIGNED_AT,
+        "confirmed_at": PAPER_SIGNED_AT,
+        **values,
     }
+
+
+def test_a_separator_in_the_data_goes_through_the_python_path(petition):
+    """Rows the database's lines cannot carry are written exactly anyway, in their place."""
     names = ["Before", "Unit\x1fseparator", "Record\x1eseparator", "After, quoted"]
-    store_signatures(petition, [{**row, "full_name": name} for name in names])
+    confirmed = datetime(2024, 5, 2, tzinfo=UTC)
+    store_signatures(
+        petition, [paper_signature(full_name=name, confirmed_at=confirmed) for name in names]
+    )
     python, database = both_ways(ExportFilters(status="all").query(petition), "individuals")
     assert database == python
     assert database[1] == 4
@@ -276,21 +287,8 @@ def test_a_long_export_is_the_same_bytes(petition):
 
 def test_an_export_stopped_early_leaves_the_session_usable(petition, make_signature):
     """An interrupted download stops the database's stream: the request can still roll back."""
-    base = datetime(2024, 5, 1, tzinfo=UTC)
-    row = {
-        "city": "Calais",
-        "country": "FR",
-        "affiliation": None,
-        "show_publicly": True,
-        "wants_updates": False,
-        "will_attend": False,
-        "status": SignatureStatus.CONFIRMED,
-        "source": SignatureSource.PAPER,
-        "locale": None,
-        "signed_at": base,
-        "confirmed_at": base,
-    }
-    store_signatures(petition, [{**row, "full_name": "x", "email": None}] * 12_000)
+    base = PAPER_SIGNED_AT
+    store_signatures(petition, [paper_signature(full_name="x")] * 12_000)
     manifest = ExportManifest(petition_id=petition.id, actor="test", who="individuals")
     manifest.format, manifest.filename, manifest.filters = "csv", "x.csv", {}
     manifest.started_at = base
