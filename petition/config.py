@@ -28,6 +28,9 @@ DEFAULTS = {
     "MAIL_SEND_INLINE": True,
     "MAIL_RETRY_SECONDS": 30,
     "EMAIL_CHECK_DELIVERABILITY": False,
+    # Throwaway-mail domains to refuse beside the package's list, or to accept despite it.
+    "DISPOSABLE_EMAIL_DOMAINS_BLOCK": "",
+    "DISPOSABLE_EMAIL_DOMAINS_ALLOW": "",
     "CONFIRM_TOKEN_MAX_AGE": 14 * 24 * 3600,
     "INVITATION_MAX_AGE": 7 * 24 * 3600,
     # `flask purge` deletes signatures still unconfirmed after this many days.

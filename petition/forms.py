@@ -1,13 +1,10 @@
 """Forms: the shape of the input. Text is cleaned (NFC, whitespace) before it is validated."""
 
-import re
 from functools import cache
-from urllib.parse import urlsplit
 
 from babel.support import Translations
-from email_validator import EmailNotValidError
 from flask import current_app
-from flask_babel import get_locale, gettext
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -39,25 +36,22 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    StopValidation,
     ValidationError,
 )
 from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
 
-from . import petitions
+from . import petitions, rules
 from .auth import MIN_PASSWORD_LENGTH
 from .countries import country_choices, country_codes
 from .exports import ExportFilters
 from .languages import language_choices, language_name
 from .models import (
     ADDRESS_MAX,
-    AFFILIATION_MAX,
-    CITY_MAX,
     EMAIL_MAX,
     NAME_MAX,
-    ORGANIZATION_MAX,
     PLACE_MAX,
     REASON_MAX,
-    ROLE_MAX,
     SLUG_MAX,
     SUMMARY_MAX,
     TITLE_MAX,
@@ -66,7 +60,7 @@ from .models import (
     SignatureSource,
     SignatureStatus,
 )
-from .signing import clean_text, has_forbidden_characters, normalize_email
+from .rules import clean_text, has_forbidden_characters
 from .tokens import form_age, form_timestamp
 
 ORGANIZATION_TYPES = {
@@ -79,8 +73,6 @@ ORGANIZATION_TYPES = {
     OrganizationType.MEDIA: _l("Media"),
     OrganizationType.OTHER: _l("Other"),
 }
-_LINK = re.compile(r"(https?://|www\.|://)", re.IGNORECASE)
-_BARE_DOMAIN = re.compile(r"^[\w-]+(\.[\w-]+)*\.[a-z]{2,}(:\d{1,5})?(/\S*)?$", re.IGNORECASE)
 
 
 def _clean(value):
@@ -93,54 +85,43 @@ def plain_text(form, field) -> None:
         raise ValidationError(_l("Please remove the invisible or control characters."))
 
 
-def no_links(form, field) -> None:
-    """Names and places are not the place for web addresses (a favourite of spammers)."""
-    if field.data and _LINK.search(field.data):
-        raise ValidationError(_l("Please do not enter a web address here."))
+class SignerText:
+    """A signer's text (name, city, organization...), checked by `rules.text_problem`: the
+    rule the import and the domain functions apply too."""
+
+    def __init__(self, rule: rules.TextRule):
+        self.max = rule.limit  # the field's maxlength (render_field reads it)
+        self.rule = rule
+        self.field_flags = {"required": True} if rule.required else {}
+
+    def __call__(self, form, field) -> None:
+        problem = rules.text_problem(field.data or "", self.rule.limit, self.rule.required)
+        if problem:
+            raise StopValidation(problem)
 
 
-def deliverable_email(form, field) -> None:
-    """Check the address with email-validator; DNS only when the setting asks for it."""
-    if not field.data:
-        return
-    try:
-        normalize_email(
-            field.data,
-            check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"],
-        )
-    except EmailNotValidError as error:
-        # gettext, not lazy_gettext: a lazy string counts as safe HTML in templates, and the
-        # reason quotes what the visitor typed.
-        raise ValidationError(
-            gettext("This email address is not valid: %(reason)s", reason=str(error))
-        ) from None
+def _signer_text(label, rule: rules.TextRule, **kwargs):
+    return StringField(label, filters=[_clean], validators=[SignerText(rule)], **kwargs)
+
+
+def signer_email(form, field) -> None:
+    """The address as `rules.email_problem` sees it; DNS only when the setting asks for it."""
+    problem = rules.email_problem(
+        field.data or "", check_deliverability=current_app.config["EMAIL_CHECK_DELIVERABILITY"]
+    )
+    if problem:
+        raise StopValidation(problem)
 
 
 def normalize_website(value):
     """Accept `example.org` for `https://example.org`; leave anything else to the validator."""
-    value = _clean(value)
-    if value and "://" not in value and _BARE_DOMAIN.match(value):
-        return f"https://{value}"
-    return value
+    return rules.normalize_website(_clean(value))
 
 
 def web_address(form, field) -> None:
-    """Only http(s) addresses with a host name, no credentials."""
-    if not field.data:
-        return
-    parts = urlsplit(field.data)
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a malformed port
-    except ValueError:
-        raise ValidationError(_l("Enter a web address such as https://example.org.")) from None
-    if (
-        parts.scheme not in {"http", "https"}
-        or not parts.hostname
-        or "." not in parts.hostname
-        or "@" in parts.netloc
-        or any(c.isspace() for c in field.data)
-    ):
-        raise ValidationError(_l("Enter a web address such as https://example.org."))
+    """Only http(s) addresses with a host name, no credentials (`rules.website_problem`)."""
+    if field.data and (problem := rules.website_problem(field.data)):
+        raise ValidationError(problem)
 
 
 def _text(label, limit, required=True, validators=(), **kwargs):
@@ -158,16 +139,19 @@ def _text(label, limit, required=True, validators=(), **kwargs):
     )
 
 
+class _EmailRequired:
+    """Marks the field required for the browser; `signer_email` says what is wrong."""
+
+    field_flags = {"required": True}
+    max = EMAIL_MAX
+
+    def __call__(self, form, field) -> None:
+        pass
+
+
 def _email(label, **kwargs):
     return EmailField(
-        label,
-        filters=[_clean],
-        validators=[
-            DataRequired(_l("This field is required.")),
-            Length(max=EMAIL_MAX, message=_l("At most %(max)d characters, please.")),
-            deliverable_email,
-        ],
-        **kwargs,
+        label, filters=[_clean], validators=[_EmailRequired(), signer_email], **kwargs
     )
 
 
@@ -306,14 +290,14 @@ class _SigningForm(FlaskForm):
 class SignatureForm(_SigningForm):
     """An individual's signature."""
 
-    full_name = _text(_l("Full name"), NAME_MAX, validators=[no_links])
+    full_name = _signer_text(_l("Full name"), rules.FULL_NAME)
     email = _email(
         _l("Email"),
         description=_l("We send you a link to confirm. It is never shown in public."),
     )
-    city = _text(_l("City"), CITY_MAX, validators=[no_links])
+    city = _signer_text(_l("City"), rules.CITY)
     country = _country()
-    affiliation = _text(_l("Affiliation or occupation (optional)"), AFFILIATION_MAX, required=False)
+    affiliation = _signer_text(_l("Affiliation or occupation (optional)"), rules.AFFILIATION)
     show_publicly = BooleanField(_l("Show my name, city and country in the public list"))
     wants_updates = BooleanField(_l("Send me news about this call"))
     # The page words the label with the rally's date and place.
@@ -333,7 +317,7 @@ class SignatureForm(_SigningForm):
 class EndorsementForm(_SigningForm):
     """An organization's endorsement, made by a contact person."""
 
-    organization = _text(_l("Organization"), ORGANIZATION_MAX, validators=[no_links])
+    organization = _signer_text(_l("Organization"), rules.ORGANIZATION)
     org_type = ChoiceField(
         _l("Type of organization"),
         choices=[SelectChoice("", _l("Choose a type"))]
@@ -341,7 +325,7 @@ class EndorsementForm(_SigningForm):
         validators=[InputRequired(_l("Please choose a type."))],
     )
     country = _country()
-    city = _text(_l("City"), CITY_MAX, validators=[no_links])
+    city = _signer_text(_l("City"), rules.CITY)
     website = StringField(
         _l("Website (optional)"),
         filters=[normalize_website],
@@ -352,12 +336,12 @@ class EndorsementForm(_SigningForm):
             web_address,
         ],
     )
-    contact_name = _text(_l("Your name"), NAME_MAX, validators=[no_links])
+    contact_name = _signer_text(_l("Your name"), rules.CONTACT_NAME)
     contact_email = _email(
         _l("Your email"),
         description=_l("We send you a link to confirm. It is never shown in public."),
     )
-    contact_role = _text(_l("Your role in the organization"), ROLE_MAX)
+    contact_role = _signer_text(_l("Your role in the organization"), rules.CONTACT_ROLE)
     show_publicly = BooleanField(_l("Show the organization in the public list"), default=True)
     authorized = BooleanField(
         _l("I am authorized to endorse this call on behalf of the organization."),

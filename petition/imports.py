@@ -11,7 +11,6 @@ import codecs
 import csv
 import hashlib
 import io
-import re
 import secrets
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
@@ -22,7 +21,6 @@ from operator import itemgetter
 from typing import BinaryIO, TextIO
 
 from babel import Locale
-from email_validator import EmailNotValidError
 from flask_babel import gettext as _
 from sqlalchemy import Column, MetaData, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,10 +30,6 @@ from .countries import country_codes
 from .errors import DomainError
 from .extensions import db
 from .models import (
-    AFFILIATION_MAX,
-    CITY_MAX,
-    EMAIL_MAX,
-    NAME_MAX,
     AuditEntry,
     Petition,
     Signature,
@@ -43,7 +37,7 @@ from .models import (
     SignatureStatus,
     utcnow,
 )
-from .signing import clean_text, email_key, has_forbidden_characters
+from .rules import SIGNATURE_TEXT, clean_text, email_key, email_problem, text_problem
 
 # Our columns, in the template's order.
 FIELDS = (
@@ -58,7 +52,6 @@ FIELDS = (
     "signed_on",
 )
 REQUIRED = frozenset({"full_name", "city", "country"})
-TEXT_LIMITS = {"full_name": NAME_MAX, "city": CITY_MAX, "affiliation": AFFILIATION_MAX}
 BOOLEANS = {
     "yes": True,
     "no": False,
@@ -75,8 +68,6 @@ BATCH_SIZE = 5000  # rows per INSERT (and per temporary table on PostgreSQL)
 MAX_PROBLEMS_KEPT = 10_000
 # Spreadsheet separators: `;` is what Excel writes in French (and other) locales.
 SEPARATORS = (",", ";", "\t")
-# Same rule as the signing form's no_links: names and places are not for web addresses.
-_LINK = re.compile(r"(https?://|www\.|://)", re.IGNORECASE)
 # Our exports put a ' before cells a spreadsheet would run as a formula: take it off again.
 _FORMULA_TRIGGERS = ("=", "+", "-", "@")
 _READ_CHUNK = 1 << 16
@@ -391,32 +382,22 @@ class _RowChecker:
             )
             return None, problems
         values: dict = {}
-        for name, limit in TEXT_LIMITS.items():
-            value = self.cell(cells, name)
-            if not value:
-                if name in REQUIRED:
-                    reject(name, _("This field is required."))
-            elif len(value) > limit:
-                reject(name, _("At most %(max)d characters, please.", max=limit))
-            elif has_forbidden_characters(value):
-                reject(name, _("Please remove the invisible or control characters."))
-            elif name != "affiliation" and _LINK.search(value):
-                reject(name, _("Please do not enter a web address here."))
-            values[name] = value or None
+        for rule in SIGNATURE_TEXT:
+            value = self.cell(cells, rule.name)
+            if problem := text_problem(value, rule.limit, rule.required):
+                reject(rule.name, problem)
+            values[rule.name] = value or None
 
         email = self.cell(cells, "email")
         values["email"] = values["email_normalized"] = None
         if not email:
             if self.source is SignatureSource.IMPORT:
                 reject("email", _("An email address is required for signatures from another tool."))
-        elif len(email) > EMAIL_MAX:
-            reject("email", _("At most %(max)d characters, please.", max=EMAIL_MAX))
+        elif problem := email_problem(email):  # no DNS look-up
+            reject("email", problem)
         else:
-            try:
-                values["email_normalized"] = email_key(email)  # no DNS look-up
-                values["email"] = email
-            except EmailNotValidError as error:
-                reject("email", _("This email address is not valid: %(reason)s", reason=str(error)))
+            values["email_normalized"] = email_key(email)
+            values["email"] = email
 
         country = self.cell(cells, "country")
         if not country:

@@ -7,19 +7,10 @@ commits once, so a failure leaves nothing half-stored.
 import functools
 import hashlib
 import hmac
-import re
 import secrets
-import unicodedata
 from datetime import datetime
 
-from email_validator import SPECIAL_USE_DOMAIN_NAMES, validate_email
-from email_validator.rfc_constants import (
-    DNS_LABEL_LENGTH_LIMIT,
-    DOMAIN_MAX_LENGTH,
-    EMAIL_MAX_LENGTH,
-    LOCAL_PART_MAX_LENGTH,
-)
-from flask import current_app, g, has_app_context
+from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -43,84 +34,15 @@ from .models import (
     utcnow,
 )
 from .petitions import call_text
+from .rules import (
+    ENDORSEMENT_TEXT,
+    SIGNATURE_TEXT,
+    checked_values,
+    email_key,
+    normalize_email,
+)
 from .switches import ensure_signing_not_paused
 from .tokens import CONFIRM, WITHDRAW, make_token, read_token
-
-# Zero-width joiners are part of how Persian, Indic scripts and emoji are written.
-_ALLOWED_FORMAT_CHARACTERS = frozenset({"\u200c", "\u200d"})
-_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co"})
-
-
-def clean_text(value: str | None) -> str:
-    """NFC, every run of whitespace (tabs, CR/LF, no-break spaces) as one space, ends trimmed."""
-    if value is None:
-        return ""
-    if value.isascii():  # already NFC, and no joiner to trim: the common case, cheaply
-        return " ".join(value.split())
-    value = " ".join(unicodedata.normalize("NFC", value).split())
-    return value.strip("".join(_ALLOWED_FORMAT_CHARACTERS)).strip()
-
-
-def has_forbidden_characters(value: str) -> bool:
-    """Whether a text holds control, bidi-override, zero-width or private-use characters."""
-    if value.isprintable():  # none of category C (nor Z but the space): at C speed
-        return False
-    return any(
-        unicodedata.category(c) in _FORBIDDEN_CATEGORIES and c not in _ALLOWED_FORMAT_CHARACTERS
-        for c in value
-    )
-
-
-def normalize_email(address: str, *, check_deliverability: bool = False) -> str:
-    """The address as email-validator normalizes it (domain lower-cased and IDNA-normalized).
-
-    Raises EmailNotValidError with a message meant for the signer.
-    """
-    # A signing asks three times for the same address (the form, the dedupe key, the mail):
-    # the request remembers its last answer, one address only (an import asks for many).
-    asked = (address, check_deliverability)
-    last = g.get("last_normalized_email") if has_app_context() else None
-    if last is not None and last[0] == asked:
-        return last[1]
-    normalized = validate_email(address, check_deliverability=check_deliverability).normalized
-    if has_app_context():
-        g.last_normalized_email = (asked, normalized)
-    return normalized
-
-
-def email_key(address: str) -> str:
-    """The dedupe key: the normalized address with its local part lower-cased too."""
-    return plain_email_key(address) or normalize_email(address).lower()
-
-
-# Addresses email-validator accepts and gives back unchanged but for the domain's case:
-# words of ASCII letters, digits, _ + - between dots before the @; after it, host names of
-# letters, digits and inner hyphens under a top-level domain of letters. Anything else
-# (quotes, IP literals, IDN, "--" as in Punycode, other characters, long parts, the
-# special-use names) is left to email-validator. tests/test_email_key.py compares the two.
-_PLAIN_ADDRESS = re.compile(
-    r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*"
-    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]+"
-)
-_SPECIAL_USE_SUFFIXES = tuple("." + name for name in SPECIAL_USE_DOMAIN_NAMES)
-
-
-def plain_email_key(address: str) -> str | None:
-    """email_key of a plain address without email-validator (thirty times faster), else None."""
-    if len(address) > EMAIL_MAX_LENGTH or not _PLAIN_ADDRESS.fullmatch(address):
-        return None
-    local, _, domain = address.partition("@")
-    domain = domain.lower()
-    if (
-        len(local) > LOCAL_PART_MAX_LENGTH
-        or len(domain) > DOMAIN_MAX_LENGTH
-        or "--" in domain
-        or any(len(label) > DNS_LABEL_LENGTH_LIMIT for label in domain.split("."))
-        or domain in SPECIAL_USE_DOMAIN_NAMES
-        or domain.endswith(_SPECIAL_USE_SUFFIXES)
-    ):
-        return None
-    return address.lower()
 
 
 def ip_hash(address: str | None) -> str | None:
@@ -206,14 +128,12 @@ def sign(
     """
     now = now or utcnow()
     ensure_open(petition, now)
+    given = {"full_name": full_name, "email": email, "city": city, "country": country}
+    given = checked_values({**given, "affiliation": affiliation}, SIGNATURE_TEXT, "email")
     values = {
         "petition_id": petition.id,
-        "full_name": full_name,
-        "email": email,
-        "email_normalized": email_key(email),
-        "city": city,
-        "country": country,
-        "affiliation": affiliation or None,
+        **given,
+        "email_normalized": email_key(given["email"]),
         "show_publicly": show_publicly,
         "wants_updates": wants_updates,
         # Only while a rally is to come, whatever the form sent.
@@ -261,17 +181,21 @@ def endorse(
     ensure_open(petition, now)
     if not petition.collects_endorsements:
         raise EndorsementsNotCollected
-    values = {
-        "petition_id": petition.id,
+    given = {
         "organization": organization,
-        "org_type": org_type,
         "country": country,
         "city": city,
-        "website": website or None,
+        "website": website,
         "contact_name": contact_name,
         "contact_email": contact_email,
-        "contact_email_normalized": email_key(contact_email),
         "contact_role": contact_role,
+    }
+    given = checked_values(given, ENDORSEMENT_TEXT, "contact_email")
+    values = {
+        "petition_id": petition.id,
+        **given,
+        "org_type": OrganizationType(org_type),
+        "contact_email_normalized": email_key(given["contact_email"]),
         "show_publicly": show_publicly,
         "status": EndorsementStatus.PENDING,
         "endorsed_at": now,

@@ -43,7 +43,7 @@ def stored(email: str = "amina@example.org") -> Signature:
 
 def sign(petition, email, *, will_attend, confirmed=True):
     signature = signing.sign(
-        petition, **signature_fields(email=email, full_name=email), will_attend=will_attend
+        petition, **signature_fields(email=email, full_name=email.partition("@")[0]), will_attend=will_attend
     )
     if confirmed:
         signing.confirm(signature)

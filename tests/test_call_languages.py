@@ -652,7 +652,7 @@ def test_signatures_in_either_language_land_on_one_call_and_the_export_says_whic
         assert response.status_code == 302
         signer.post(
             "/p/open-borders/endorse",
-            data={**VALID_ENDORSEMENT, "contact_email": email, "organization": email},
+            data={**VALID_ENDORSEMENT, "contact_email": email, "organization": email[:5]},
             headers={"Accept-Language": language},
         )
     # Each mail names the call in its signer's language.
@@ -675,7 +675,7 @@ def test_signatures_in_either_language_land_on_one_call_and_the_export_says_whic
         logged_in.get("/organizer/p/open-borders/export/organizations.csv?all=1")
     )
     languages = {row[0]: row[header.index("language")] for row in rows}
-    assert languages == {"amelie@example.org": "fr", "amina@example.org": "en"}
+    assert languages == {"ameli": "fr", "amina": "en"}
 
 
 # -- the API ---------------------------------------------------------------------------------

@@ -404,7 +404,10 @@ def test_export_to_stdout(runner, signed_call):
 def test_export_neutralizes_formulas(runner, make_petition, make_signature):
     """A cell a spreadsheet would read as a formula is prefixed with a quote."""
     call = make_petition(slug="formula-call")
-    make_signature(call, confirmed=True, full_name='=HYPERLINK("http://x")', city="+33")
+    signature = make_signature(call, confirmed=True, full_name="placeholder", city="+33")
+    # A link in a name is refused at the door now; databases from before may hold one.
+    signature.full_name = '=HYPERLINK("http://x")'
+    db.session.commit()
 
     result = runner.invoke(args=["export", "formula-call"])
 

@@ -1,6 +1,6 @@
 """The plain-address fast path of email_key gives email-validator's verdict and key, or steps aside.
 
-signing.plain_email_key answers without email-validator for plain ASCII addresses (an
+rules.plain_email_key answers without email-validator for plain ASCII addresses (an
 import of a million rows spent a third of its time in email-validator). For every address
 it answers, email-validator must accept it and give the same key; for the others
 email_key still asks email-validator. Generated addresses mix the plain ones with what
@@ -13,7 +13,7 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from petition.signing import email_key, plain_email_key
+from petition.rules import email_key, plain_email_key
 
 PLAIN_LOCAL = ["a", "Z", "0", "_", "+", "-", "amina", "Jean", "x" * 30]
 ODD_LOCAL = ['"', '"quoted"', "=", "!", "#", "~", " ", "é", "@", "\\", "'", "..", "(c)"]

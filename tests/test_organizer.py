@@ -181,7 +181,7 @@ def test_export_individuals(logged_in, petition, make_signature):
         confirmed=True,
         full_name="Zoë Ünal-Þórsdóttir",
         email="zoe@example.org",
-        affiliation='=HYPERLINK("http://evil")',
+        affiliation='=HYPERLINK("evil")',
         city="+33 Calais",
         country="DE",
         wants_updates=True,
@@ -213,7 +213,7 @@ def test_export_individuals(logged_in, petition, make_signature):
     assert len(rows) == 1
     row = dict(zip(header, rows[0], strict=True))
     assert row["full_name"] == "Zoë Ünal-Þórsdóttir"
-    assert row["affiliation"] == '\'=HYPERLINK("http://evil")'
+    assert row["affiliation"] == '\'=HYPERLINK("evil")'
     assert row["city"] == "'+33 Calais"
     assert row["country_name"] == "Germany"
     assert row["show_publicly"] == "yes" and row["wants_updates"] == "yes"

@@ -13,8 +13,9 @@ from ..errors import (
 )
 from ..extensions import db
 from ..forms import ButtonForm, EndorsementForm, SignatureForm
-from ..models import OrganizationType, Signature
+from ..models import Signature
 from ..queries import forget_counts
+from ..rules import InvalidSubmission
 from ..tokens import CONFIRM, WITHDRAW
 from . import public_petition_or_404, request_context
 
@@ -58,6 +59,8 @@ def sign(slug: str):
             signing.sign(petition, **fields, **request_context())
             db.session.commit()
             return redirect(url_for("sign.check_email", slug=slug))
+    except InvalidSubmission as refused:
+        _show_problems(form, refused)
     except (PetitionClosed, SigningPaused) as refusal:
         return _refused(petition, form, "sign/sign.html", refusal)
     status = 422 if form.is_submitted() else 200
@@ -77,14 +80,22 @@ def endorse(slug: str):
             if form.looks_automated():
                 return _as_if_accepted(petition)
             fields = {name: form[name].data for name in ENDORSEMENT_FIELDS}
-            fields["org_type"] = OrganizationType(fields["org_type"])
             signing.endorse(petition, **fields, **request_context())
             db.session.commit()
             return redirect(url_for("sign.check_email", slug=slug))
+    except InvalidSubmission as refused:
+        _show_problems(form, refused)
     except (PetitionClosed, SigningPaused, EndorsementsNotCollected) as refusal:
         return _refused(petition, form, "sign/endorse.html", refusal)
     status = 422 if form.is_submitted() else 200
     return render_template("sign/endorse.html", petition=petition, form=form), status
+
+
+def _show_problems(form, refused: InvalidSubmission) -> None:
+    """The domain's refusal as field errors (the form checks the same rules first)."""
+    db.session.rollback()
+    for name, problem in refused.problems.items():
+        form[name].errors = [*form[name].errors, problem]
 
 
 def _as_if_accepted(petition):
