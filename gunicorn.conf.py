@@ -32,5 +32,6 @@ limit_request_field_size = 8190
 
 accesslog = os.environ.get("ACCESS_LOG", "-")
 errorlog = "-"
-logger_class = "petition.logs.GunicornLogger"  # takes tokens out of the access log
+# Redacts every line: no mailed link, address or client address (petition/logs.py).
+logger_class = "petition.logs.GunicornLogger"
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'

@@ -7,6 +7,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter
 
+from . import logs
 from .config import configure
 from .extensions import babel, db, login_manager, migrate
 from .petitions import SLUG_PATTERN
@@ -85,7 +86,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_commands(app)
     _register_template_helpers(app)
     _log_mails_locally(app)
-    _redact_request_log()
+    logs.install(client_addresses=app.config["LOG_CLIENT_ADDRESSES"])
     return app
 
 
@@ -162,15 +163,9 @@ def _tune_sqlite(app: Flask) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # A withdrawn signer's row is overwritten with zeros, not left in the file's free pages.
+        cursor.execute("PRAGMA secure_delete = ON")
         cursor.close()
-
-
-def _redact_request_log() -> None:
-    from .logs import RedactTokens
-
-    request_log = logging.getLogger("werkzeug")
-    if not any(isinstance(f, RedactTokens) for f in request_log.filters):
-        request_log.addFilter(RedactTokens())
 
 
 def _log_mails_locally(app: Flask) -> None:

@@ -6,6 +6,7 @@ from sqlalchemy import Select, event, select
 
 from .extensions import db
 from .models import AuditEntry, Organizer, Petition
+from .rules import anonymized_note
 
 # What the log says about who acted when no organizer is logged in (the CLI).
 COMMAND_LINE = "command line"
@@ -22,7 +23,8 @@ def record(
     """Append one entry, in the caller's transaction: the action and its record commit together.
 
     `subject` names records by kind and id ("signature 12"); details hold counts and
-    filters, never a signer's name or address.
+    filters, never a signer's name or address: the entry outlives the signer. Any email
+    address in a text of the details (a reason, a file name) is taken out on the way in.
     """
     if organizer is None and has_request_context() and current_user.is_authenticated:
         organizer = current_user
@@ -32,11 +34,21 @@ def record(
         action=action,
         petition_id=petition.id if petition else None,
         subject=subject,
-        details={key: value for key, value in details.items() if value is not None},
+        details={key: _anonymized(value) for key, value in details.items() if value is not None},
     )
     db.session.add(entry)
     db.session.flush()
     return entry
+
+
+def _anonymized(value: object) -> object:
+    if isinstance(value, str):
+        return anonymized_note(value)
+    if isinstance(value, dict):
+        return {key: _anonymized(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_anonymized(item) for item in value]
+    return value
 
 
 def entries(petition: Petition | None = None) -> Select:

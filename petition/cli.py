@@ -305,6 +305,7 @@ def purge(days: int | None, slug: str | None, yes: bool) -> None:
         except InvalidTransition as error:
             raise click.ClickException(str(error)) from error
         db.session.commit()
+        retention.wipe_deleted_data()
         queries.forget_counts(petition)
         click.echo(
             f"{petition.slug}: {deleted['signatures']} signatures and "
@@ -323,7 +324,10 @@ def purge(days: int | None, slug: str | None, yes: bool) -> None:
             f"{petition.slug} (ended, retention over): {deleted['signatures']} signatures and "
             f"{deleted['endorsements']} endorsements deleted; counts kept."
         )
+    mails = retention.purge_old_mails(days)
+    click.echo(f"Mails sent or given up over {days} days ago: {mails} deleted.")
     db.session.commit()
+    retention.wipe_deleted_data()
 
 
 @click.command("recount")

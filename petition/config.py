@@ -27,6 +27,8 @@ DEFAULTS = {
     # `flask mail send --forever` process does it (production).
     "MAIL_SEND_INLINE": True,
     "MAIL_RETRY_SECONDS": 30,
+    # A mail still failing this long after it was queued is given up (marked failed).
+    "MAIL_GIVE_UP_HOURS": 72,
     "EMAIL_CHECK_DELIVERABILITY": False,
     # Throwaway-mail domains to refuse beside the package's list, or to accept despite it.
     "DISPOSABLE_EMAIL_DOMAINS_BLOCK": "",
@@ -72,6 +74,9 @@ DEFAULTS = {
     "RATELIMIT_LOGIN": "10 per minute;50 per hour",
     # How many proxies (nginx, a load balancer) stand in front and set X-Forwarded-*.
     "TRUSTED_PROXIES": 0,
+    # Client addresses in the access logs and rate-limit lines: off, a line tying an
+    # address to a call's signing route records who signed what (petition/logs.py).
+    "LOG_CLIENT_ADDRESSES": False,
 }
 
 # Documented variables, read without a prefix; anything else as FLASK_<NAME>.
@@ -93,6 +98,7 @@ ENVIRONMENT = {
     "SESSION_COOKIE_SECURE": "SESSION_COOKIE_SECURE",
     "PETITION_ENV": "PETITION_ENV",
     "PREFERRED_URL_SCHEME": "PREFERRED_URL_SCHEME",
+    "LOG_CLIENT_ADDRESSES": "LOG_CLIENT_ADDRESSES",
 }
 INTEGERS = {"MAIL_PORT", "TRUSTED_PROXIES"}
 BOOLEANS = {
@@ -101,6 +107,7 @@ BOOLEANS = {
     "MAIL_SEND_INLINE",
     "RATELIMIT_ENABLED",
     "SESSION_COOKIE_SECURE",
+    "LOG_CLIENT_ADDRESSES",
 }
 
 
@@ -116,6 +123,9 @@ def configure(app: Flask, overrides: dict | None) -> None:
     # a worker's stale connections would otherwise answer the next people with a 503.
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
         "pool_pre_ping": True,
+        # A database error's message never quotes the values sent (a signer's name and
+        # address): logs are personal data.
+        "hide_parameters": True,
         **app.config["SQLALCHEMY_ENGINE_OPTIONS"],
     }
 

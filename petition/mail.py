@@ -4,26 +4,34 @@ A mail is queued (a row in outgoing_mail) in the same transaction as the signatu
 that causes it. A sender claims due rows, sends them over SMTP and marks them sent; a
 failure is retried later with a growing delay. In the simple local run the request
 that queued a mail sends it after its response; in production `flask --app petition
-mail send --forever` does (MAIL_SEND_INLINE=false). Without MAIL_SERVER, mails are
-written to the log so a person running the service locally can follow the links.
+mail send --forever` does (MAIL_SEND_INLINE=false). Without MAIL_SERVER, each mail is
+written to a file in the instance folder (`instance/mail/`), so a person running the
+service locally can follow its links; the log says where, never what (its links are keys).
+
+A permanent refusal (an SMTP 5xx for the recipient or the message) is not retried: the mail
+is marked failed and organizers see the address as undeliverable. Temporary failures (4xx,
+a server down) are retried with a growing delay for MAIL_GIVE_UP_HOURS, then marked failed.
 
 Claims are leases: a sender that dies mid-batch leaves its rows to be claimed again
 once the lease ends, so a mail may (rarely) go out twice but is never lost.
 """
 
 import logging
+import os
 import smtplib
 import threading
 import time
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from pathlib import Path
 
 from flask import after_this_request, current_app, g, has_request_context, render_template
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import OperationalError
 
 from .extensions import db
+from .logs import redact
 from .models import Endorsement, OutgoingMail, Signature, utcnow
 
 log = logging.getLogger("petition.mail")
@@ -110,13 +118,19 @@ def retry_delay(attempts: int) -> timedelta:
     return min(timedelta(seconds=first * 2 ** max(attempts - 1, 0)), MAX_RETRY_DELAY)
 
 
-def _claim(ids: list[int] | None, limit: int, due_only: bool) -> list[int]:
-    """Lease unsent mails to this sender; other senders skip them (SKIP LOCKED)."""
+def _claim(ids: list[int] | None, limit: int, due_only: bool, after_id: int) -> list[int]:
+    """Lease unsent mails past `after_id` to this sender; other senders skip them (SKIP LOCKED).
+
+    One pass of a sender goes through the queue in id order, each mail at most once: a mail
+    that just failed is not leased again (and left leased) by the same pass.
+    """
     now = utcnow()
     due = (
         select(OutgoingMail.id)
         .where(
+            OutgoingMail.id > after_id,
             OutgoingMail.sent_at.is_(None),
+            OutgoingMail.failed_at.is_(None),
             or_(OutgoingMail.claimed_until.is_(None), OutgoingMail.claimed_until < now),
         )
         .order_by(OutgoingMail.id)
@@ -149,23 +163,20 @@ def send_pending(
     delay after a failure (an operator's `mail send` once the SMTP server is back).
     """
     sent = failed = 0
-    tried: set[int] = set()
-    while claimed := [i for i in _claim(ids, limit, due_only) if i not in tried]:
-        tried.update(claimed)
+    last_id = 0
+    while claimed := _claim(ids, limit, due_only, after_id=last_id):
+        last_id = claimed[-1]
         for mail_id in claimed:
             outgoing = db.session.get(OutgoingMail, mail_id)
             if outgoing is None:  # its signature was withdrawn meanwhile
                 continue
+            outgoing.attempts += 1
             try:
-                _deliver(_message(outgoing))
+                _deliver(_message(outgoing), outgoing.id)
             except (smtplib.SMTPException, OSError) as error:
-                outgoing.attempts += 1
-                outgoing.last_error = f"{type(error).__name__}: {error}"[:500]
-                outgoing.next_attempt_at = utcnow() + retry_delay(outgoing.attempts)
+                _record_failure(outgoing, error)
                 failed += 1
-                log.warning("mail %s to be retried: %s", outgoing.id, outgoing.last_error)
             else:
-                outgoing.attempts += 1
                 outgoing.sent_at = utcnow()
                 outgoing.body = ""  # the links in it are keys to a signature: keep them nowhere
                 sent += 1
@@ -174,6 +185,52 @@ def send_pending(
         if ids is not None:
             break
     return sent, failed
+
+
+def _record_failure(outgoing: OutgoingMail, error: Exception) -> None:
+    """Retry later, or give up for good: a permanent refusal, or too old to be of use."""
+    now = utcnow()
+    outgoing.last_error = describe_failure(error)[:500]
+    too_old = now - outgoing.created_at > timedelta(hours=current_app.config["MAIL_GIVE_UP_HOURS"])
+    if is_permanent(error) or too_old:
+        outgoing.failed_at = now
+        outgoing.body = ""
+        log.warning("mail %s failed for good: %s", outgoing.id, outgoing.last_error)
+        return
+    outgoing.next_attempt_at = now + retry_delay(outgoing.attempts)
+    log.warning("mail %s to be retried: %s", outgoing.id, outgoing.last_error)
+
+
+def is_permanent(error: Exception) -> bool:
+    """Whether the SMTP server refused this recipient or message for good (a 5xx reply).
+
+    A refused sender or login is our own configuration's fault, to be fixed and retried;
+    connection errors and 4xx replies are temporary.
+    """
+    if isinstance(error, smtplib.SMTPSenderRefused | smtplib.SMTPAuthenticationError):
+        return False
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in error.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 500 <= error.smtp_code < 600
+    return False
+
+
+def describe_failure(error: Exception) -> str:
+    """What went wrong, without the recipient's address (the log and the table keep it)."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        replies = [_reply(code, text) for code, text in error.recipients.values()]
+        return f"recipient refused: {'; '.join(replies)}"
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{type(error).__name__}: {_reply(error.smtp_code, error.smtp_error)}"
+    return redact(f"{type(error).__name__}: {error}")
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    return redact(f"{code} {' '.join(text.split())}")
 
 
 def send_forever(poll_seconds: float = 2.0, stop=lambda: False) -> None:
@@ -202,14 +259,14 @@ def _message(outgoing: OutgoingMail) -> EmailMessage:
     return message
 
 
-def _deliver(message: EmailMessage) -> None:
+def _deliver(message: EmailMessage, mail_id: int) -> None:
     config = current_app.config
     if not config["MAIL_SERVER"]:
+        path = _write_locally(message, mail_id)
         log.info(
-            "mail not sent (no MAIL_SERVER set)\nTo: %s\nSubject: %s\n\n%s",
-            message["To"],
-            message["Subject"],
-            message.get_content(),
+            "mail %s not sent (no MAIL_SERVER set): written to %s",
+            mail_id,
+            path,
             extra={"mail": message},
         )
         return
@@ -220,3 +277,19 @@ def _deliver(message: EmailMessage) -> None:
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"] or "")
         smtp.send_message(message)
+
+
+def local_mail_folder() -> Path:
+    """Where mails go without MAIL_SERVER: the instance folder's mail/, for the person
+    running the service (it holds addresses and links, like the database beside it)."""
+    return Path(current_app.instance_path) / "mail"
+
+
+def _write_locally(message: EmailMessage, mail_id: int) -> Path:
+    folder = local_mail_folder()
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = folder / f"{mail_id:06d}.eml"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(message.as_bytes())
+    return path

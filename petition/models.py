@@ -492,6 +492,8 @@ class OutgoingMail(db.Model):
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Given up: refused for good by the SMTP server, or still failing after MAIL_GIVE_UP_HOURS.
+    failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
     # Due from this time (later after each failure), and leased to a sender until then.

@@ -23,9 +23,14 @@ from .models import (
     SignatureStatus,
     utcnow,
 )
+from .rules import anonymized_note
 
 # What bulk invalidation may touch: everything not already invalid.
 _VALID_STATUSES = (SignatureStatus.PENDING, SignatureStatus.CONFIRMED)
+# What the audit log says of a criterion it does not keep.
+GIVEN = "[given]"
+# A searched domain is kept in the audit log only when at least this many signatures matched.
+AUDIT_DOMAIN_MINIMUM = 5
 
 
 @dataclass(frozen=True)
@@ -66,8 +71,8 @@ class SignatureCriteria:
             where.append(Signature.status == self.status)
         return where
 
-    def for_audit(self) -> dict[str, str]:
-        """The criteria as the audit log keeps them (an organizer's input, not a signer's)."""
+    def query_args(self) -> dict[str, str]:
+        """The criteria as a query string: links and redirects to the same search."""
         values = {
             "name": self.name,
             "email": self.email,
@@ -77,6 +82,18 @@ class SignatureCriteria:
             "status": self.status.value if self.status else "",
         }
         return {key: value for key, value in values.items() if value}
+
+    def for_audit(self, matched: int) -> dict[str, str]:
+        """The criteria as the audit log keeps them, naming no one: the audit outlives the
+        signers, and a name or an address searched for is theirs. A domain shared by fewer
+        than AUDIT_DOMAIN_MINIMUM matching signatures may be one person's own: left out."""
+        kept = self.query_args()
+        for identifying in ("name", "email"):
+            if identifying in kept:
+                kept[identifying] = GIVEN
+        if "domain" in kept and matched < AUDIT_DOMAIN_MINIMUM:
+            kept["domain"] = GIVEN
+        return kept
 
 
 def _start_of(day: date) -> datetime:
@@ -109,13 +126,14 @@ def invalidate(
         raise InvalidTransition
     signature.status = SignatureStatus.INVALID
     signature.invalidated_at = now or utcnow()
-    signature.invalid_reason = reason or None
+    signature.invalid_reason = anonymized_note(reason) or None
     db.session.flush()
     audit.record(
         "invalidate",
         petition=signature.petition,
         subject=f"signature {signature.id}",
-        reason=reason or None,
+        # The entry outlives the signer: their name goes too.
+        reason=anonymized_note(reason, [signature.full_name]) or None,
     )
 
 
@@ -166,14 +184,22 @@ def invalidate_matching(
     reason: str | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Mark every matching pending or confirmed signature invalid, in one UPDATE; the count."""
+    """Mark every matching pending or confirmed signature invalid, in one UPDATE; the count.
+
+    The audit keeps the reason without the matching signers' names: it outlives them.
+    """
+    matching = (*_bulk_where(petition, criteria), Signature.status.in_(_VALID_STATUSES))
+    names = []
+    if reason:
+        names = db.session.scalars(select(Signature.full_name).where(*matching).distinct())
+    reason_for_audit = anonymized_note(reason, names) or None
     result = db.session.execute(
         update(Signature)
-        .where(*_bulk_where(petition, criteria), Signature.status.in_(_VALID_STATUSES))
+        .where(*matching)
         .values(
             status=SignatureStatus.INVALID,
             invalidated_at=now or utcnow(),
-            invalid_reason=reason or None,
+            invalid_reason=anonymized_note(reason) or None,
         )
         .execution_options(synchronize_session=False)
     )
@@ -181,9 +207,9 @@ def invalidate_matching(
     audit.record(
         "invalidate_bulk",
         petition=petition,
-        criteria=criteria.for_audit(),
+        criteria=criteria.for_audit(result.rowcount),
         count=result.rowcount,
-        reason=reason or None,
+        reason=reason_for_audit,
     )
     return result.rowcount
 
@@ -209,7 +235,10 @@ def restore_matching(petition: Petition, criteria: SignatureCriteria) -> int:
     )
     _expire_loaded_signatures()
     audit.record(
-        "restore_bulk", petition=petition, criteria=criteria.for_audit(), count=result.rowcount
+        "restore_bulk",
+        petition=petition,
+        criteria=criteria.for_audit(result.rowcount),
+        count=result.rowcount,
     )
     return result.rowcount
 

@@ -17,6 +17,7 @@ from .models import (
     ExportManifest,
     OrganizationType,
     Organizer,
+    OutgoingMail,
     Petition,
     PetitionStatus,
     SignatoryTally,
@@ -468,4 +469,13 @@ def signature_search(petition: Petition, criteria) -> Select:
         select(Signature)
         .where(*criteria.conditions(petition))
         .order_by(Signature.signed_at.desc(), Signature.id.desc())
+    )
+
+
+def failed_mails(signature: Signature) -> Select:
+    """The mails to a signer that were given up (refused for good, or failing too long)."""
+    return (
+        select(OutgoingMail)
+        .where(OutgoingMail.signature_id == signature.id, OutgoingMail.failed_at.is_not(None))
+        .order_by(OutgoingMail.failed_at.desc())
     )

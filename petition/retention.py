@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, text
 
 from . import audit
 from .errors import InvalidTransition
@@ -10,6 +10,7 @@ from .extensions import db
 from .models import (
     Endorsement,
     EndorsementStatus,
+    OutgoingMail,
     Petition,
     Signature,
     SignatureStatus,
@@ -39,6 +40,27 @@ def purge_unconfirmed(older_than_days: int, now: datetime | None = None) -> dict
         )
     db.session.flush()
     return {"signatures": signatures, "endorsements": endorsements}
+
+
+def purge_old_mails(older_than_days: int, now: datetime | None = None) -> int:
+    """Delete mails sent or given up that many days ago: each holds its recipient's address."""
+    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    return db.session.execute(
+        delete(OutgoingMail).where(
+            or_(OutgoingMail.sent_at < cutoff, OutgoingMail.failed_at < cutoff)
+        )
+    ).rowcount
+
+
+def wipe_deleted_data() -> None:
+    """Let no deleted row linger on disk (call after the commit that deleted them).
+
+    SQLite overwrites deleted rows with zeros (secure_delete, set on every connection), but
+    its write-ahead log keeps older copies of the pages until a checkpoint: this one also
+    empties the log, when no reader holds it. PostgreSQL's autovacuum reclaims dead rows.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
 
 
 def purge_date(petition: Petition) -> datetime | None:

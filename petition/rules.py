@@ -170,6 +170,24 @@ def website_problem(value: str) -> str | None:
     return None
 
 
+# --- Notes organizers write about signers ----------------------------------------------
+
+_ADDRESS_IN_TEXT = re.compile(r"[^\s@<>\"'(),;:\[\]]+@[^\s@<>\"'(),;:\[\]]+\.[^\s@<>\"'(),;:\[\]]+")
+_WORD = re.compile(r"\w+")
+
+
+def anonymized_note(text: str | None, names: Iterable[str] = ()) -> str | None:
+    """An organizer's free text (a reason, a file name) as records that outlive signers keep
+    it: email addresses, and the words of the given signers' names, taken out."""
+    if not text:
+        return text
+    text = _ADDRESS_IN_TEXT.sub("[address]", text)
+    parts = {word.casefold() for name in names for word in _WORD.findall(name) if len(word) > 1}
+    if not parts:
+        return text
+    return _WORD.sub(lambda m: "[name]" if m.group(0).casefold() in parts else m.group(0), text)
+
+
 # --- Email addresses --------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-from .test_gunicorn import CSRF, ROOT, Browser
+from .helpers import CSRF, ROOT, Browser
 
 
 class Signer(Browser):

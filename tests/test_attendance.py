@@ -42,9 +42,8 @@ def stored(email: str = "amina@example.org") -> Signature:
 
 
 def sign(petition, email, *, will_attend, confirmed=True):
-    signature = signing.sign(
-        petition, **signature_fields(email=email, full_name=email.partition("@")[0]), will_attend=will_attend
-    )
+    fields = signature_fields(email=email, full_name=email.partition("@")[0])
+    signature = signing.sign(petition, **fields, will_attend=will_attend)
     if confirmed:
         signing.confirm(signature)
     db.session.commit()

@@ -29,7 +29,7 @@ from .faults import (
     person,
     server_environment,
 )
-from .test_smtp import SMTPServer, free_port
+from .helpers import SMTPServer, free_port
 
 REQUIRED = ("full_name", "email", "email_normalized", "city", "country", "status")
 REQUIRED_TIMES = ("signed_at", "consent_at", "privacy_notice_version", "token_key")

@@ -1,55 +1,18 @@
 """Two gunicorn servers, as in production, sharing one database and one Redis: one service."""
 
-import http.cookiejar
 import json
 import os
 import re
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
-from pathlib import Path
 
 import pytest
 
-from .test_smtp import SMTPServer, free_port
+from .helpers import ROOT, Browser, SMTPServer, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
-CSRF = re.compile(r'name="csrf_token"[^>]*?value="([^"]+)"')
 LINK = re.compile(r"https?://\S+/confirm/(\S+)")
-
-
-class Browser:
-    """urllib with cookies, not following redirects: enough to use the forms."""
-
-    def __init__(self):
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
-        )
-
-    def get(self, url: str) -> tuple[int, str]:
-        return self._open(urllib.request.Request(url))  # noqa: S310 - http to our servers
-
-    def post_form(self, url: str, fields: dict) -> tuple[int, str]:
-        """GET the form for its CSRF token, then POST it."""
-        _, page = self.get(url)
-        data = urllib.parse.urlencode({**fields, "csrf_token": CSRF.search(page).group(1)})
-        return self._open(urllib.request.Request(url, data=data.encode()))  # noqa: S310
-
-    def _open(self, request) -> tuple[int, str]:
-        try:
-            with self.opener.open(request, timeout=10) as response:
-                return response.status, response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read().decode()
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
 
 
 @pytest.fixture

@@ -1,63 +1,19 @@
 """Mail through a real SMTP server (aiosmtpd): the signing flow, and the queue after an outage."""
 
-import email
-import email.policy
 import json
 import re
-import socket
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from petition.extensions import db
 from petition.models import OutgoingMail, Signature, SignatureStatus
 
+from .helpers import SMTPServer, free_port
+
 SIGNER = "amina@example.org"
 LINK = re.compile(r"https?://\S+/(confirm|withdraw)/(\S+)")
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on (Controller cannot bind port 0 itself)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self):
-        self.envelopes = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def messages(self) -> list[email.message.EmailMessage]:
-        return [
-            email.message_from_bytes(envelope.content, policy=email.policy.default)
-            for envelope in self.envelopes
-        ]
-
-
-class SMTPServer:
-    """A real SMTP server on 127.0.0.1:<port>, started only when a test asks."""
-
-    def __init__(self, port: int):
-        self.port = port
-        self.inbox = Inbox()
-        self.controller = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
 
 
 @pytest.fixture

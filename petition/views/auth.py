@@ -77,3 +77,11 @@ def accept_invitation(token: str):
     if form.is_submitted():
         status = 422
     return render_template("auth/invitation.html", form=form, organizer=organizer), status
+
+
+@bp.after_request
+def _no_store(response):
+    # The login form carries a CSRF token and an invitation page a secret link: like the
+    # rest of /organizer/, never kept by a browser or a shared cache.
+    response.cache_control.no_store = True
+    return response

@@ -207,7 +207,7 @@ def _criteria(form) -> SignatureCriteria:
 
 def _search_args(criteria: SignatureCriteria) -> dict[str, str]:
     """The query string of a search, for links and redirects."""
-    return criteria.for_audit()
+    return criteria.query_args()
 
 
 def _search_page(petition: Petition, form, message: str | None = None, status: int = 200):
@@ -294,6 +294,7 @@ def _signature_page(signature: Signature, form, message: str | None = None, stat
         "organizer/moderation/signature.html",
         signature=signature,
         petition=signature.petition,
+        undeliverable=db.session.scalars(queries.failed_mails(signature)).first(),
         form=form,
         button=ButtonForm(),
         message=message,
