@@ -97,7 +97,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     from .countries import country_name
     from .forms import ORGANIZATION_TYPES
-    from .models import utcnow
+    from .models import OrganizationType, utcnow
     from .petitions import render_markdown
     from .switches import signing_pause_notice
     from .views import content_lang, keep_lang, reader_call_text
@@ -106,7 +106,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.globals.update(
         country_name=lambda code: country_name(code, str(get_locale() or "en")),
-        org_type_label=lambda kind: ORGANIZATION_TYPES[kind],
+        org_type_label=lambda kind: ORGANIZATION_TYPES[OrganizationType(kind)],
         now=utcnow,
         get_locale=get_locale,
         csrf_token=generate_csrf,

@@ -270,6 +270,10 @@ class _SigningForm(FlaskForm):
                 return super().get_translations(form)
             return _WTFORMS_MESSAGES
 
+    # Which form this is, in its time stamp: a stamp serves one form of one call only.
+    KIND = ""
+    EMAIL_FIELD = ""
+
     def looks_automated(self) -> bool:
         """Whether a bot probably sent this (call after validation)."""
         if self.url.data:
@@ -277,18 +281,27 @@ class _SigningForm(FlaskForm):
         minimum = current_app.config["MIN_FORM_SECONDS"]
         if not minimum:
             return False
-        age = form_age(self.form_time.data)
+        age = form_age(self.form_time.data, self._stamp)
         return age is None or age < minimum
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, petition, correcting: bool = False, **kwargs):
+        """The form for `petition`; `correcting`: the owner of a confirmed address correcting
+        the details to confirm (no address to type, no traps: the mailed link proves them)."""
         super().__init__(*args, **kwargs)
-        if not self.is_submitted():
-            self.form_time.data = form_timestamp()
+        self._stamp = f"{self.KIND}:{petition.id}"
+        if correcting:
+            for name in (self.EMAIL_FIELD, "url", "form_time"):
+                delattr(self, name)
+        elif not self.is_submitted():
+            self.form_time.data = form_timestamp(self._stamp)
         self.country.choices = _signing_country_choices(str(get_locale() or "en"))
 
 
 class SignatureForm(_SigningForm):
     """An individual's signature."""
+
+    KIND = "sign"
+    EMAIL_FIELD = "email"
 
     full_name = _signer_text(_l("Full name"), rules.FULL_NAME)
     email = _email(
@@ -316,6 +329,9 @@ class SignatureForm(_SigningForm):
 
 class EndorsementForm(_SigningForm):
     """An organization's endorsement, made by a contact person."""
+
+    KIND = "endorse"
+    EMAIL_FIELD = "contact_email"
 
     organization = _signer_text(_l("Organization"), rules.ORGANIZATION)
     org_type = ChoiceField(

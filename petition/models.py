@@ -2,7 +2,7 @@
 
 import enum
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask_login import UserMixin
@@ -278,7 +278,9 @@ class Signature(db.Model):
     locale: Mapped[str | None] = mapped_column(String(16))
     # Random per row and part of every mailed token: a token dies with its row.
     token_key: Mapped[str] = mapped_column(String(32))
+    # Mails this signature caused on mails_day (UTC): at most MAILS_PER_SIGNATURE a day.
     mails_sent: Mapped[int] = mapped_column(default=0)
+    mails_day: Mapped[date | None]
 
     petition: Mapped[Petition] = relationship()
 
@@ -343,6 +345,7 @@ class Endorsement(db.Model):
     locale: Mapped[str | None] = mapped_column(String(16))
     token_key: Mapped[str] = mapped_column(String(32))
     mails_sent: Mapped[int] = mapped_column(default=0)
+    mails_day: Mapped[date | None]
 
     petition: Mapped[Petition] = relationship()
 
@@ -351,6 +354,41 @@ class Endorsement(db.Model):
         CheckConstraint("length(country) = 2", name="country_code"),
         Index("ix_endorsement_public", "petition_id", "status", "reviewed_at"),
     )
+
+
+class Submission(db.Model):
+    """Details sent again for an address whose signature or endorsement is not confirmed yet.
+
+    Whoever types an address has not proven it is theirs. Each submission keeps its own
+    details, and the link mailed for it confirms those details and no others, so nobody
+    can take another person's place by signing first with their address. Deleted once the
+    address is confirmed, or with its record.
+    """
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    signature_id: Mapped[int | None] = mapped_column(
+        ForeignKey("signature.id", ondelete="CASCADE"), index=True
+    )
+    endorsement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("endorsement.id", ondelete="CASCADE"), index=True
+    )
+    # The form's values, as the domain function checked and cleaned them.
+    details: Mapped[dict] = mapped_column(JSON)
+    locale: Mapped[str | None] = mapped_column(String(16))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("(signature_id IS NULL) != (endorsement_id IS NULL)", name="one_record"),
+    )
+
+    @property
+    def record_id(self) -> tuple[str, int]:
+        """("signature", id) or ("endorsement", id): whose details these are."""
+        if self.signature_id is not None:
+            return ("signature", self.signature_id)
+        return ("endorsement", self.endorsement_id)
 
 
 class SignatoryTally(db.Model):

@@ -371,10 +371,13 @@ class InvalidSubmission(DomainError):
         self.problems = problems
 
 
-def checked_values(values: dict, text_rules: Iterable[TextRule], email_field: str) -> dict:
+def checked_values(
+    values: dict, text_rules: Iterable[TextRule], email_field: str | None = None
+) -> dict:
     """The values with their texts cleaned; InvalidSubmission if any breaks a rule.
 
-    What the domain functions run on every signature and endorsement, whoever calls them.
+    What the domain functions run on every signature and endorsement, whoever calls them
+    (without `email_field`, the address is not among the values checked).
     """
     cleaned = dict(values)
     problems: dict[str, str] = {}
@@ -382,9 +385,10 @@ def checked_values(values: dict, text_rules: Iterable[TextRule], email_field: st
         cleaned[rule.name] = clean_text(values.get(rule.name)) or None
         if problem := text_problem(cleaned[rule.name] or "", rule.limit, rule.required):
             problems[rule.name] = problem
-    cleaned[email_field] = clean_text(values.get(email_field))
-    if problem := email_problem(cleaned[email_field]):
-        problems[email_field] = problem
+    if email_field is not None:
+        cleaned[email_field] = clean_text(values.get(email_field))
+        if problem := email_problem(cleaned[email_field]):
+            problems[email_field] = problem
     if values.get("country") not in country_codes():
         problems["country"] = _("Please choose from the list.")
     if "website" in values:

@@ -8,11 +8,12 @@ import functools
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import select, update
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from . import mail
@@ -31,6 +32,7 @@ from .models import (
     Petition,
     Signature,
     SignatureStatus,
+    Submission,
     utcnow,
 )
 from .petitions import call_text
@@ -101,6 +103,7 @@ def _consent(now: datetime, ip: str | None, locale: str | None) -> dict:
         "token_key": secrets.token_hex(16),
         # The confirmation mail sent below, counted in the insert itself.
         "mails_sent": 1,
+        "mails_day": now.date(),
     }
 
 
@@ -153,10 +156,13 @@ def sign(
     ).scalar_one()
     # A signature an organizer marked invalid gets no mail: it was spam or a fake.
     if signature.status is not SignatureStatus.INVALID and _take_mail_allowance(
-        Signature, signature.id
+        Signature, signature.id, now
     ):
-        template = "confirm" if signature.status is SignatureStatus.PENDING else "already_signed"
-        _mail_signer(signature, template)
+        if signature.status is SignatureStatus.PENDING:
+            details = {name: values[name] for name in SIGNATURE_DETAILS}
+            _mail_signer(signature, "confirm", _keep_submission(signature, details, locale, now))
+        else:
+            _mail_signer(signature, "already_signed")
     return signature
 
 
@@ -213,74 +219,204 @@ def endorse(
             contact_email_normalized=values["contact_email_normalized"],
         )
     ).scalar_one()
-    if _take_mail_allowance(Endorsement, endorsement.id):
-        pending = endorsement.status is EndorsementStatus.PENDING
-        _mail_signer(endorsement, "confirm" if pending else "already_signed")
+    if _take_mail_allowance(Endorsement, endorsement.id, now):
+        if endorsement.status is EndorsementStatus.PENDING:
+            details = {name: values[name] for name in ENDORSEMENT_DETAILS}
+            details["org_type"] = details["org_type"].value
+            submission = _keep_submission(endorsement, details, locale, now)
+            _mail_signer(endorsement, "confirm", submission)
+        else:
+            _mail_signer(endorsement, "already_signed")
     return endorsement
 
 
-def _take_mail_allowance(model, record_id: int) -> bool:
-    """Count one more mail for the record, unless it has had its share (atomic)."""
-    cap = current_app.config["MAILS_PER_SIGNATURE"]
+def _take_mail_allowance(model, record_id: int, now: datetime) -> bool:
+    """Count one more mail for the record today, unless it has had its share (atomic).
+
+    A day's share, not a lifetime's: someone who used another person's address cannot
+    keep its owner from ever getting a link of their own.
+    """
+    cap, today = current_app.config["MAILS_PER_SIGNATURE"], now.date()
     result = db.session.execute(
         update(model)
-        .where(model.id == record_id, model.mails_sent < cap)
-        .values(mails_sent=model.mails_sent + 1)
+        .where(
+            model.id == record_id,
+            or_(model.mails_day.is_distinct_from(today), model.mails_sent < cap),
+        )
+        .values(
+            mails_sent=case((model.mails_day == today, model.mails_sent + 1), else_=1),
+            mails_day=today,
+        )
     )
     return result.rowcount == 1
+
+
+# What a later submission for a pending address keeps, to be confirmed only by its own link.
+SIGNATURE_DETAILS = (
+    "full_name",
+    "city",
+    "country",
+    "affiliation",
+    "show_publicly",
+    "wants_updates",
+    "will_attend",
+)
+ENDORSEMENT_DETAILS = (
+    "organization",
+    "org_type",
+    "country",
+    "city",
+    "website",
+    "contact_name",
+    "contact_role",
+    "show_publicly",
+)
+
+
+_FLAGS = {"show_publicly", "wants_updates", "will_attend"}
+
+
+def _keep_submission(
+    record: Signature | Endorsement, details: dict, locale: str | None, now: datetime
+) -> Submission:
+    submission = Submission(
+        **{f"{_kind(record)}_id": record.id},
+        details=details,
+        locale=locale,
+        submitted_at=now,
+    )
+    db.session.add(submission)
+    db.session.flush()
+    return submission
+
+
+def details_of(record: Signature | Endorsement) -> dict:
+    """The details a record holds now, in the shape a submission keeps them."""
+    if isinstance(record, Signature):
+        return {name: getattr(record, name) for name in SIGNATURE_DETAILS}
+    details = {name: getattr(record, name) for name in ENDORSEMENT_DETAILS}
+    details["org_type"] = record.org_type.value
+    return details
 
 
 def _kind(record: Signature | Endorsement) -> str:
     return "signature" if isinstance(record, Signature) else "endorsement"
 
 
-def _mail_signer(record: Signature | Endorsement, template: str) -> None:
+def _mail_signer(
+    record: Signature | Endorsement, template: str, submission: Submission | None = None
+) -> None:
     kind = _kind(record)
     recipient = record.email if kind == "signature" else record.contact_email
-    # In the language the person signed in, whoever's request sends it.
+    # In the language of the submission the mail answers, whoever's request sends it.
+    locale = submission.locale if submission is not None else record.locale
     languages = current_app.config["LANGUAGES"]
-    locale = record.locale if record.locale in languages else languages[0]
+    locale = locale if locale in languages else languages[0]
+    submission_id = submission.id if submission is not None else None
     with force_locale(locale):
         mail.queue(
             recipient=normalize_email(recipient),
             template=f"{kind}_{template}",
             context={
                 "record": record,
+                # The details this mail's link confirms: the submission's, else the record's.
+                "details": submission.details if submission is not None else details_of(record),
                 "petition": record.petition,
                 # The call's title in the signer's language when the call has it.
-                "call": call_text(record.petition, record.locale),
-                "confirm_token": make_token(CONFIRM, kind, record.id, record.token_key),
+                "call": call_text(record.petition, locale),
+                "confirm_token": make_token(
+                    CONFIRM, kind, record.id, record.token_key, submission_id
+                ),
                 "withdraw_token": make_token(WITHDRAW, kind, record.id, record.token_key),
             },
             **{kind: record},
         )
 
 
-def record_for_token(purpose: str, token: str) -> Signature | Endorsement:
-    """The signature or endorsement a mailed link points to; InvalidToken if there is none."""
+@dataclass(frozen=True)
+class MailedLink:
+    """A mailed link's record and, for a confirmation link, the details it confirms."""
+
+    record: Signature | Endorsement
+    details: dict
+    submission: Submission | None = None
+
+
+def link_for_token(purpose: str, token: str) -> MailedLink:
+    """What a mailed link points to; InvalidToken if its record or submission is gone."""
     max_age = current_app.config["CONFIRM_TOKEN_MAX_AGE"] if purpose == CONFIRM else None
     claim = read_token(purpose, token, max_age=max_age)
     model = Signature if claim.kind == "signature" else Endorsement
     record = db.session.get(model, claim.record_id)
     if record is None or not hmac.compare_digest(record.token_key, claim.key):
         raise InvalidToken
-    return record
+    if claim.submission_id is None or not is_pending(record):
+        return MailedLink(record, details_of(record))
+    submission = db.session.get(Submission, claim.submission_id)
+    if submission is None or submission.record_id != (claim.kind, record.id):
+        raise InvalidToken
+    return MailedLink(record, submission.details, submission)
 
 
-def confirm(record: Signature | Endorsement, now: datetime | None = None) -> bool:
-    """Confirm the email address; harmless when repeated. True if this call confirmed it."""
+def is_pending(record: Signature | Endorsement) -> bool:
+    """Whether the record's email address is not confirmed yet."""
+    pending = (
+        SignatureStatus.PENDING if isinstance(record, Signature) else EndorsementStatus.PENDING
+    )
+    return record.status is pending
+
+
+def confirm(
+    record: Signature | Endorsement,
+    details: dict | None = None,
+    *,
+    locale: str | None = None,
+    consent_at: datetime | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Confirm the email address; harmless when repeated. True if this call confirmed it.
+
+    `details` are those of a later submission whose link is used, or the owner's own
+    correction on the confirmation page (given with the `locale` and `consent_at` of that
+    submission or correction); without them, the record's own details are confirmed.
+    Raises PetitionClosed once the call no longer takes signatures (a count handed over
+    must not change afterwards), InvalidSubmission if the details break a rule.
+    """
     now = now or utcnow()
+    if not is_pending(record):
+        return False
+    if not record.petition.is_open(now):
+        raise PetitionClosed
+    if details is not None:
+        _apply_details(record, details, now)
+        record.locale = locale or record.locale
+        record.consent_at = consent_at or now
+        record.privacy_notice_version = current_app.config["PRIVACY_NOTICE_VERSION"]
     if isinstance(record, Signature):
-        if record.status is not SignatureStatus.PENDING:
-            return False
         record.status = SignatureStatus.CONFIRMED
     else:
-        if record.status is not EndorsementStatus.PENDING:
-            return False
         record.status = EndorsementStatus.AWAITING_APPROVAL
     record.confirmed_at = now
+    # The other submissions were someone's guesses at this address: none of them is kept.
+    owner = Submission.signature_id if isinstance(record, Signature) else Submission.endorsement_id
+    db.session.execute(delete(Submission).where(owner == record.id))
     db.session.flush()
     return True
+
+
+def _apply_details(record: Signature | Endorsement, details: dict, now: datetime) -> None:
+    # The address is not among them: the link used proves it.
+    if isinstance(record, Signature):
+        values = {name: details.get(name) for name in SIGNATURE_DETAILS}
+        attends = bool(values["will_attend"]) and asks_attendance(record.petition, now)
+        values["will_attend"] = attends
+        checked = checked_values(values, SIGNATURE_TEXT)
+    else:
+        values = {name: details.get(name) for name in ENDORSEMENT_DETAILS}
+        values["org_type"] = OrganizationType(values["org_type"])
+        checked = checked_values(values, ENDORSEMENT_TEXT)
+    for name, value in checked.items():
+        setattr(record, name, bool(value) if name in _FLAGS else value)
 
 
 def withdraw(record: Signature | Endorsement) -> None:

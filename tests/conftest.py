@@ -107,9 +107,11 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(config):
+def app(config, tmp_path):
     app = create_app(config)
     app.test_client_class = IsolatedClient
+    # Mails written without MAIL_SERVER, and anything else of the instance, stay in the test's.
+    app.instance_path = str(tmp_path / "instance")
     with app.app_context():
         fresh_schema()
         yield app
@@ -119,13 +121,14 @@ def app(config):
 
 
 @pytest.fixture
-def make_app(config):
+def make_app(config, tmp_path):
     """More apps on the test's database (other workers or servers), closed after the test."""
     apps = []
 
     def make(**overrides):
         other = create_app({**config, **overrides})
         other.test_client_class = IsolatedClient
+        other.instance_path = str(tmp_path / "instance")
         apps.append(other)
         return other
 

@@ -156,7 +156,7 @@ class _NumberForm(SignatureForm):
     number = IntegerField()
 
 
-def test_wtforms_messages_follow_each_readers_language(app):
+def test_wtforms_messages_follow_each_readers_language(app, petition):
     """WTForms' catalog is read once per language, not once for all."""
     messages = {}
 
@@ -164,7 +164,7 @@ def test_wtforms_messages_follow_each_readers_language(app):
         with app.test_request_context(
             "/", method="POST", data={"number": "x"}, headers={"Cookie": f"lang={language}"}
         ):
-            form = _NumberForm()
+            form = _NumberForm(petition=petition)
             form.validate()
             plain = type("Plain", (FlaskForm,), {"number": IntegerField()})()
             plain.validate()
@@ -178,12 +178,12 @@ def test_wtforms_messages_follow_each_readers_language(app):
     assert len(messages["fr"]) == 1 and messages["fr"] != messages["en"]
     assert messages["ar"] not in (messages["fr"], messages["en"])
     with app.test_request_context("/", headers={"Cookie": "lang=fr"}):
-        assert "form_time" in SignatureForm()._fields  # the signing form still builds
+        assert "form_time" in SignatureForm(petition=petition)._fields  # it still builds
 
 
 @pytest.mark.parametrize("language", ["en", "fr", "ar"])
 @pytest.mark.parametrize("sent", [None, "FR", "", "ZZ", "<b>"])
-def test_the_country_list_is_the_one_wtforms_would_render(app, language, sent):
+def test_the_country_list_is_the_one_wtforms_would_render(app, petition, language, sent):
     """Its 250 options are rendered once per language: the same HTML, the chosen one selected."""
     data = None if sent is None else {"country": sent}
 
@@ -191,7 +191,7 @@ def test_the_country_list_is_the_one_wtforms_would_render(app, language, sent):
         with app.test_request_context(
             "/", method="POST" if data else "GET", data=data, headers={"Cookie": f"lang={language}"}
         ):
-            for form in (SignatureForm(), EndorsementForm()):
+            for form in (SignatureForm(petition=petition), EndorsementForm(petition=petition)):
                 kept = str(form.country(**{"aria-invalid": "true"}))
                 assert kept == str(Select()(form.country, **{"aria-invalid": "true"}))
                 selected = re.findall(r'<option selected value="([^"]*)"', kept)

@@ -10,6 +10,7 @@ from babel.messages.pofile import read_po
 from flask import render_template_string
 from sqlalchemy import select
 
+from petition import signing
 from petition.extensions import db
 from petition.models import Signature
 
@@ -339,9 +340,14 @@ def test_a_french_signer_gets_a_french_mail(client, petition, mails):
     assert "Bonjour Amina Diallo," in body
     assert "Merci d'avoir signé l'appel «\u00a0Open the borders\u00a0»." in body
 
-    # Signing again from an English browser: the reminder keeps the signer's language.
+    # Signing again from an English browser: a new submission, answered in its own language
+    # (the person who just sent the form reads the mail; its link confirms their details).
     sign(client, petition)
-    assert mails.to("amina@example.org")[-1]["Subject"].startswith("Veuillez confirmer")
+    assert mails.to("amina@example.org")[-1]["Subject"].startswith("Please confirm")
+    signing.confirm(signature)  # the first link: the French signer's details and language
+    db.session.commit()
+    sign(client, petition)  # once confirmed, the notice keeps the signer's language
+    assert mails.to("amina@example.org")[-1]["Subject"].startswith("Vous avez déjà signé")
 
 
 def test_an_english_signer_gets_an_english_mail(client, petition, mails):

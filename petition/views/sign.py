@@ -49,7 +49,7 @@ ENDORSEMENT_FIELDS = (
 def sign(slug: str):
     """An individual signs the call."""
     petition = public_petition_or_404(slug)
-    form = SignatureForm(asks_attendance=signing.asks_attendance(petition))
+    form = SignatureForm(petition=petition, asks_attendance=signing.asks_attendance(petition))
     try:
         signing.ensure_open(petition)
         if form.validate_on_submit():
@@ -71,7 +71,7 @@ def sign(slug: str):
 def endorse(slug: str):
     """An organization endorses the call."""
     petition = public_petition_or_404(slug)
-    form = EndorsementForm()
+    form = EndorsementForm(petition=petition)
     try:
         signing.ensure_open(petition)
         if not petition.collects_endorsements:
@@ -131,29 +131,95 @@ def check_email(slug: str):
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str):
-    """A mailed confirmation link: GET shows a button, only its POST confirms."""
-    record = signing.record_for_token(CONFIRM, token)
+    """A mailed confirmation link: GET shows the details it confirms and a button; only the
+    POST confirms, so mail scanners that fetch links change nothing."""
+    link = signing.link_for_token(CONFIRM, token)
     form = ButtonForm()
     if form.validate_on_submit():
-        signing.confirm(record)
-        db.session.commit()
-        forget_counts(record.petition)
-        if isinstance(record, Signature):
-            flash(_("Thank you! Your signature is confirmed and now counts."), "success")
-        else:
-            flash(
-                _("Thank you! An organizer will review the endorsement before it is shown."),
-                "success",
-            )
-        return redirect(url_for("public.petition", slug=record.petition.slug))
+        submission = link.submission
+        return _confirmed(
+            link,
+            details=submission.details if submission else None,
+            locale=submission.locale if submission else None,
+            consent_at=submission.submitted_at if submission else None,
+        )
     status = 400 if form.is_submitted() else 200
-    return render_template("sign/confirm.html", record=record, form=form), status
+    return _confirm_page(link, form, _correction_form(link, formdata=None), status)
+
+
+@bp.post("/confirm/<token>/details")
+def confirm_corrected(token: str):
+    """The owner of the address confirms with details of their own: someone else may have
+    signed with their address, or they made a typo. The link proves the address is theirs."""
+    link = signing.link_for_token(CONFIRM, token)
+    correction = _correction_form(link)
+    if correction.validate_on_submit():
+        fields = SIGNATURE_FIELDS if isinstance(link.record, Signature) else ENDORSEMENT_FIELDS
+        details = {name: correction[name].data for name in fields if name in correction}
+        return _confirmed(
+            link, details=details, locale=request_context()["locale"], consent_at=None
+        )
+    return _confirm_page(link, ButtonForm(formdata=None), correction, 422)
+
+
+def _confirmed(link: signing.MailedLink, **confirmation):
+    """Confirm, then back to the call, thanked; or the page saying why not."""
+    record = link.record
+    try:
+        signing.confirm(record, **confirmation)
+    except PetitionClosed:
+        db.session.rollback()
+        return _confirm_page(link, ButtonForm(formdata=None), None, 409, refusal="closed")
+    except InvalidSubmission as refused:
+        correction = _correction_form(link)
+        _show_problems(correction, refused)
+        return _confirm_page(link, ButtonForm(formdata=None), correction, 422)
+    db.session.commit()
+    forget_counts(record.petition)
+    if isinstance(record, Signature):
+        flash(_("Thank you! Your signature is confirmed and now counts."), "success")
+    else:
+        flash(
+            _("Thank you! An organizer will review the endorsement before it is shown."),
+            "success",
+        )
+    return redirect(url_for("public.petition", slug=record.petition.slug))
+
+
+def _correction_form(link: signing.MailedLink, **kwargs):
+    """The signing form without address or traps, holding the link's details to correct."""
+    petition = link.record.petition
+    if isinstance(link.record, Signature):
+        attending = signing.asks_attendance(petition)
+        return SignatureForm(
+            petition=petition,
+            correcting=True,
+            asks_attendance=attending,
+            data=link.details,
+            **kwargs,
+        )
+    return EndorsementForm(petition=petition, correcting=True, data=link.details, **kwargs)
+
+
+def _confirm_page(link, form, correction, status: int, refusal: str | None = None):
+    record = link.record
+    if refusal is None and signing.is_pending(record) and not record.petition.is_open():
+        refusal = "closed"
+    page = render_template(
+        "sign/confirm.html",
+        record=record,
+        details=link.details,
+        form=form,
+        correction=correction,
+        refusal=refusal,
+    )
+    return page, status
 
 
 @bp.route("/withdraw/<token>", methods=["GET", "POST"])
 def withdraw(token: str):
     """A mailed withdrawal link: GET shows a button, only its POST deletes."""
-    record = signing.record_for_token(WITHDRAW, token)
+    record = signing.link_for_token(WITHDRAW, token).record
     form = ButtonForm()
     if form.validate_on_submit():
         petition = record.petition
