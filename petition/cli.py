@@ -326,6 +326,9 @@ def purge(days: int | None, slug: str | None, yes: bool) -> None:
         )
     mails = retention.purge_old_mails(days)
     click.echo(f"Mails sent or given up over {days} days ago: {mails} deleted.")
+    origin_days = current_app.config["ORIGIN_DAYS"]
+    forgotten = retention.forget_origins(origin_days)
+    click.echo(f"Origins of signatures older than {origin_days} days: {forgotten} erased.")
     db.session.commit()
     retention.wipe_deleted_data()
 

@@ -43,6 +43,10 @@ DEFAULTS = {
     "IMPORT_MAX_ROWS": 50_000,
     "PRIVACY_NOTICE_VERSION": "2026-11-28",
     "PUBLIC_SIGNERS_PER_PAGE": 50,
+    # The hash of the network address a signature came from is erased after this many days.
+    "ORIGIN_DAYS": 7,
+    # Public figures by country show a country from this many signatures; the rest grouped.
+    "PUBLIC_COUNTRY_MINIMUM": 5,
     # Public counts are at most this old (per server process).
     "COUNTS_CACHE_SECONDS": 5,
     # A pause of signing reaches every server process within this delay.

@@ -39,7 +39,7 @@ from wtforms.validators import (
     StopValidation,
     ValidationError,
 )
-from wtforms.widgets import CheckboxInput, ListWidget, Select, html_params
+from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget, Select, html_params
 
 from . import petitions, rules
 from .auth import MIN_PASSWORD_LENGTH
@@ -405,7 +405,19 @@ def plain_multiline(form, field) -> None:
         raise ValidationError(_l("Please remove the invisible or control characters."))
 
 
-def _markdown_text(label, limit, **kwargs):
+def local_images_only(form, field) -> None:
+    """No image from another site: it would tell that site who reads the call."""
+    if field.data and (foreign := petitions.foreign_images(field.data)):
+        raise ValidationError(
+            _l(
+                "Images from other sites are not shown (loading them would tell those sites "
+                "who reads the call): remove %(address)s, or make it a link.",
+                address=foreign[0],
+            )
+        )
+
+
+def _markdown_text(label, limit, validators=(), **kwargs):
     return TextAreaField(
         label,
         filters=[_clean_markdown],
@@ -413,6 +425,7 @@ def _markdown_text(label, limit, **kwargs):
             Optional(),
             Length(max=limit, message=_l("At most %(max)d characters, please.")),
             plain_multiline,
+            *validators,
         ],
         **kwargs,
     )
@@ -502,6 +515,7 @@ class CallForm(FlaskForm):
     body = _markdown_text(
         _l("Text of the call"),
         petitions.BODY_MAX,
+        validators=[local_images_only],
         description=_l(
             "Markdown: a blank line between paragraphs, **bold**, *italics*, "
             "[a link](https://example.org), lists with - at the start of lines. "
@@ -667,6 +681,7 @@ class TranslationForm(FlaskForm):
     body = _markdown_text(
         _l("Text of the call"),
         petitions.BODY_MAX,
+        validators=[local_images_only],
         description=_l(
             "Markdown: a blank line between paragraphs, **bold**, *italics*, "
             "[a link](https://example.org), lists with - at the start of lines. "
@@ -796,6 +811,9 @@ class _SignatureCriteriaFields:
         render_kw={"placeholder": "YYYY-MM-DD"},
     )
 
+    # A signature's id: the others sent from the same network address that day.
+    origin = IntegerField(widget=HiddenInput(), validators=[Optional()])
+
     def validate_signed_until(self, field) -> None:
         """The period must not end before it starts."""
         if field.data and self.signed_from.data and field.data < self.signed_from.data:
@@ -828,7 +846,7 @@ class SignatureBulkForm(_SignatureCriteriaFields, FlaskForm):
         if not any(
             (self.name.data, self.email.data, self.domain.data)
             + (self.signed_from.data, self.signed_until.data)
-        ):
+        ) and self.origin.data is None:
             self.form_errors.append(_l("Give a name, an email, a domain or dates first."))
             return False
         return valid

@@ -47,10 +47,19 @@ class SignatureCriteria:
     signed_from: date | None = None
     signed_until: date | None = None
     status: SignatureStatus | None = None
+    # The id of a signature: those sent from the same network address on the same day.
+    origin: int | None = None
 
     def narrows(self) -> bool:
         """Whether anything but the status is given (bulk actions need that much)."""
-        return bool(self.name or self.email or self.domain or self.signed_from or self.signed_until)
+        return bool(
+            self.name
+            or self.email
+            or self.domain
+            or self.signed_from
+            or self.signed_until
+            or self.origin is not None
+        )
 
     def conditions(self, petition: Petition) -> list[ColumnElement[bool]]:
         """The WHERE clauses of this search in a call."""
@@ -69,6 +78,12 @@ class SignatureCriteria:
             where.append(Signature.signed_at < _start_of(self.signed_until + timedelta(days=1)))
         if self.status is not None:
             where.append(Signature.status == self.status)
+        if self.origin is not None:
+            # No match when the origin is unknown or forgotten (NULL equals nothing).
+            hashed = select(Signature.ip_hash).where(
+                Signature.id == self.origin, Signature.petition_id == petition.id
+            )
+            where.append(Signature.ip_hash == hashed.scalar_subquery())
         return where
 
     def query_args(self) -> dict[str, str]:
@@ -80,6 +95,7 @@ class SignatureCriteria:
             "signed_from": self.signed_from.isoformat() if self.signed_from else "",
             "signed_until": self.signed_until.isoformat() if self.signed_until else "",
             "status": self.status.value if self.status else "",
+            "origin": str(self.origin) if self.origin is not None else "",
         }
         return {key: value for key, value in values.items() if value}
 

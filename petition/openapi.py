@@ -251,8 +251,12 @@ SCHEMAS = {
                 "type": "array",
                 "items": _object({"country": COUNTRY, "signatures": COUNT | {"minimum": 1}}),
             },
+            "other": COUNT,
+            "minimum": COUNT | {"minimum": 1},
         },
-        "Confirmed signatures by the signers' country, most first.",
+        "Confirmed signatures by the signers' country, most first. A country with fewer "
+        "than `minimum` signatures is not listed (a handful of signers would be pointed "
+        "at): its signatures are counted in `other`.",
     ),
     "Organization": _object(
         {

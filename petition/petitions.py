@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from flask import current_app
 from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -89,8 +90,64 @@ class CallContent:
 
 @lru_cache(maxsize=256)
 def render_markdown(text: str) -> Markup:
-    """A call's Markdown as safe HTML."""
+    """A call's Markdown as safe HTML; an image from another site is shown as a link to it."""
     return Markup(_markdown.render(text))  # noqa: S704 - raw HTML is escaped by the preset
+
+
+def is_foreign(address: str) -> bool:
+    """Whether an address points to another site (a scheme, or `//host`)."""
+    address = address.strip()
+    return address.startswith("//") or bool(re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", address))
+
+
+def _foreign_image_as_link(renderer, tokens, idx, options, env) -> str:
+    # Loading another site's image tells it who reads the call, and when: a link does not.
+    token = tokens[idx]
+    source = token.attrGet("src") or ""
+    if not is_foreign(source):
+        return renderer.image(tokens, idx, options, env)
+    text = renderer.renderInlineAsText(token.children or [], options, env) or source
+    return f'<a href="{escapeHtml(source)}">{escapeHtml(text)}</a>'
+
+
+_markdown.add_render_rule("image", _foreign_image_as_link)
+
+
+def foreign_images(text: str) -> list[str]:
+    """The addresses of images from other sites in a Markdown text."""
+    return [
+        image.attrGet("src") or ""
+        for block in _markdown.parse(text)
+        for image in (block.children or [])
+        if image.type == "image" and is_foreign(image.attrGet("src") or "")
+    ]
+
+
+_INLINE_IMAGE = re.compile(r"!\[((?:[^\]\\]|\\.)*)\]\(\s*(<[^>]*>|[^)\s]*)")
+_REFERENCE_IMAGE = re.compile(r"!\[((?:[^\]\\]|\\.)*)\](?:\[((?:[^\]\\]|\\.)*)\])?")
+
+
+def without_foreign_images(text: str) -> str:
+    """The Markdown with every image from another site turned into a plain link: what the API
+    hands to other sites, where no policy of ours stops an image from loading."""
+    if not foreign_images(text):
+        return text
+    env: dict = {}
+    _markdown.parse(text, env)
+    references = env.get("references", {})
+
+    def inline(match: re.Match) -> str:
+        return match.group(0)[1:] if is_foreign(match.group(2).strip("<>")) else match.group(0)
+
+    def by_reference(match: re.Match) -> str:
+        label = " ".join((match.group(2) or match.group(1)).split()).casefold().upper()
+        target = references.get(label, {}).get("href", "")
+        return match.group(0)[1:] if is_foreign(target) else match.group(0)
+
+    rewritten = _REFERENCE_IMAGE.sub(by_reference, _INLINE_IMAGE.sub(inline, text))
+    if foreign_images(rewritten):  # a form the patterns missed: every image becomes a link
+        rewritten = text.replace("![", "\\![")
+    return rewritten
 
 
 def _front_matter(text: str) -> tuple[dict, str]:
@@ -102,7 +159,10 @@ def _front_matter(text: str) -> tuple[dict, str]:
         meta = tomllib.loads(match.group(1))
     except tomllib.TOMLDecodeError as error:
         raise ContentError(f"front matter: {error}") from error
-    return meta, match.group(2).strip()
+    body = match.group(2).strip()
+    if foreign := foreign_images(body):
+        raise ContentError(f"images from other sites are not shown: {foreign[0]}")
+    return meta, body
 
 
 def _text_field(meta: dict, name: str, limit: int, required: bool = False) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from flask import current_app
-from sqlalchemy import Date, Select, case, cast, event, func, inspect, select
+from sqlalchemy import Date, Select, case, cast, event, func, inspect, null, select
 from sqlalchemy.orm import make_transient_to_detached
 
 from .extensions import db
@@ -478,4 +478,16 @@ def failed_mails(signature: Signature) -> Select:
         select(OutgoingMail)
         .where(OutgoingMail.signature_id == signature.id, OutgoingMail.failed_at.is_not(None))
         .order_by(OutgoingMail.failed_at.desc())
+    )
+
+
+def same_origin_count(signature: Signature) -> Select:
+    """How many other signatures of the call came from the signature's network address that
+    day (None while its origin is unknown or forgotten: see origins.py)."""
+    if signature.ip_hash is None:
+        return select(null())
+    return select(func.count()).where(
+        Signature.petition_id == signature.petition_id,
+        Signature.ip_hash == signature.ip_hash,
+        Signature.id != signature.id,
     )

@@ -2,7 +2,7 @@
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, text
+from sqlalchemy import delete, func, or_, select, text, update
 
 from . import audit
 from .errors import InvalidTransition
@@ -50,6 +50,23 @@ def purge_old_mails(older_than_days: int, now: datetime | None = None) -> int:
             or_(OutgoingMail.sent_at < cutoff, OutgoingMail.failed_at < cutoff)
         )
     ).rowcount
+
+
+def forget_origins(older_than_days: int, now: datetime | None = None) -> int:
+    """Erase the origin hashes of signatures and endorsements older than that many days."""
+    cutoff = (now or utcnow()) - timedelta(days=older_than_days)
+    forgotten = 0
+    for model, signed_at in (
+        (Signature, Signature.signed_at),
+        (Endorsement, Endorsement.endorsed_at),
+    ):
+        forgotten += db.session.execute(
+            update(model)
+            .where(model.ip_hash.is_not(None), signed_at < cutoff)
+            .values(ip_hash=None)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return forgotten
 
 
 def wipe_deleted_data() -> None:

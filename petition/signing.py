@@ -5,7 +5,6 @@ commits once, so a failure leaves nothing half-stored.
 """
 
 import functools
-import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from .models import (
     Submission,
     utcnow,
 )
+from .origins import origin_hash
 from .petitions import call_text
 from .rules import (
     ENDORSEMENT_TEXT,
@@ -45,14 +45,6 @@ from .rules import (
 )
 from .switches import ensure_signing_not_paused
 from .tokens import CONFIRM, WITHDRAW, make_token, read_token
-
-
-def ip_hash(address: str | None) -> str | None:
-    """A keyed hash of the client address: lets us spot floods without keeping the address."""
-    if not address:
-        return None
-    key = hashlib.sha256(b"ip-hash:" + current_app.config["SECRET_KEY"].encode()).digest()
-    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
 
 
 def ensure_open(petition: Petition, now: datetime | None = None) -> None:
@@ -98,7 +90,7 @@ def _consent(now: datetime, ip: str | None, locale: str | None) -> dict:
     return {
         "consent_at": now,
         "privacy_notice_version": current_app.config["PRIVACY_NOTICE_VERSION"],
-        "ip_hash": ip_hash(ip),
+        "ip_hash": origin_hash(ip, now),
         "locale": locale,
         "token_key": secrets.token_hex(16),
         # The confirmation mail sent below, counted in the insert itself.

@@ -132,7 +132,8 @@ def test_unknown_addresses_are_json_404(client, url):
     assert body["message"]
 
 
-def test_countries_count_confirmed_signatures_only(client, make_petition, make_signature):
+def test_countries_count_confirmed_signatures_only(app, client, make_petition, make_signature):
+    app.config["PUBLIC_COUNTRY_MINIMUM"] = 2
     petition = make_petition(slug="countries")
     make_signature(petition, confirmed=True, email="a@example.org", country="FR")
     make_signature(petition, confirmed=True, email="b@example.org", country="FR")
@@ -148,16 +149,34 @@ def test_countries_count_confirmed_signatures_only(client, make_petition, make_s
     body = get_json(client, "/api/v1/calls/countries/countries")
     assert body == {
         "slug": "countries",
-        "countries": [{"country": "FR", "signatures": 2}, {"country": "DE", "signatures": 1}],
+        "countries": [{"country": "FR", "signatures": 2}],
+        "other": 1,  # DE: fewer than the minimum
+        "minimum": 2,
     }
 
 
+def test_a_country_with_few_signers_is_not_shown(client, make_petition, make_signature):
+    """One signer who chose not to be listed: their country would point at them."""
+    petition = make_petition(slug="few")
+    for n in range(5):
+        make_signature(petition, confirmed=True, email=f"fr{n}@example.org", country="FR")
+    make_signature(
+        petition, confirmed=True, email="alone@example.org", country="IS", show_publicly=False
+    )
+    body = get_json(client, "/api/v1/calls/few/countries")
+    assert body["countries"] == [{"country": "FR", "signatures": 5}]
+    assert (body["other"], body["minimum"]) == (1, 5)
+    assert "IS" not in str(body)
+
+
 def test_countries_are_counted_once_per_cache_period_per_process(
-    client, make_petition, make_signature, monkeypatch
+    app, client, make_petition, make_signature, monkeypatch
 ):
     """Counting by country reads every confirmed signature: at most once per 30 s here,
     the time the answer's Cache-Control lets any cache keep it."""
     import petition.queries
+
+    app.config["PUBLIC_COUNTRY_MINIMUM"] = 1
 
     clock = [1000.0]
     monkeypatch.setattr(petition.queries.time, "monotonic", lambda: clock[0])

@@ -303,3 +303,103 @@ def test_a_searched_domain_is_kept_in_the_audit_only_when_it_names_no_one(app, p
         "email": "[given]",
         "name": "[given]",
     }
+
+
+# --- images from other sites are not passed on ---
+
+FOREIGN = (
+    "Read this ![tracker](https://tracker.example/p.gif?who=1) and ![ours](/static/img/share.png)"
+)
+
+
+def test_an_image_from_another_site_is_shown_as_a_link(app):
+    from petition.petitions import render_markdown
+
+    html = render_markdown(FOREIGN)
+    assert '<img src="https://tracker.example' not in html
+    assert '<a href="https://tracker.example/p.gif?who=1">tracker</a>' in html
+    assert '<img src="/static/img/share.png" alt="ours">' in html
+
+
+def test_the_api_hands_on_no_image_from_another_site(app, client, make_petition):
+    from petition.petitions import foreign_images
+
+    referenced = "![a][t]\n\n[t]: //tracker.example/r.gif"
+    make_petition(slug="images", body=f"{FOREIGN}\n\n{referenced}")
+    body = client.get("/api/v1/calls/images").json["body"]
+    assert foreign_images(body) == []
+    assert "https://tracker.example/p.gif?who=1" in body  # still there, as a link
+    assert "![ours](/static/img/share.png)" in body
+
+
+def test_the_editor_refuses_an_image_from_another_site(logged_in, petition):
+    response = logged_in.post(
+        f"/organizer/p/{petition.slug}/edit",
+        data={"title": petition.title, "slug": petition.slug, "timezone": "UTC", "body": FOREIGN},
+    )
+    assert response.status_code == 422
+    assert "Images from other sites are not shown" in response.text
+
+
+# --- the client-address hash: useful for a week, then gone ---
+
+
+def sign_from(client, petition, address: str, email: str, name: str = "Amina Diallo"):
+    data = {"full_name": name, "email": email, "city": "Calais", "country": "FR", "consent": "y"}
+    response = client.post(
+        f"/p/{petition.slug}/sign", data=data, environ_base={"REMOTE_ADDR": address}
+    )
+    assert response.status_code == 302
+    return db.session.scalars(select(Signature).filter_by(email=email)).one()
+
+
+def test_organizers_find_signatures_from_the_same_origin(client, logged_in, petition):
+    from petition import origins
+
+    origins.forget_cached_key()
+    first = sign_from(client, petition, "203.0.113.7", "a@example.org", "Bot One")
+    sign_from(client, petition, "203.0.113.7", "b@example.org", "Bot Two")
+    sign_from(client, petition, "198.51.100.1", "c@example.org", "Amina Diallo")
+    assert first.ip_hash and "203.0.113.7" not in first.ip_hash
+
+    page = logged_in.get(f"/organizer/signatures/{first.id}").text
+    assert "1 other signature came from its network address that day" in page
+    found = logged_in.get(f"/organizer/p/{petition.slug}/signatures?origin={first.id}").text
+    assert "Bot One" in found and "Bot Two" in found and "Amina Diallo" not in found
+    # A flood from one address is invalidated in one go.
+    response = logged_in.post(
+        f"/organizer/p/{petition.slug}/signatures/invalidate",
+        data={"origin": first.id, "expected": "2", "reason": "one address, many names"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    statuses = {s.full_name: s.status.value for s in db.session.scalars(select(Signature))}
+    assert statuses == {"Bot One": "invalid", "Bot Two": "invalid", "Amina Diallo": "pending"}
+
+
+def test_the_key_of_a_day_is_gone_the_next_day_and_hashes_after_a_week(app, petition, runner):
+    from petition import origins
+    from petition.models import ServiceSetting
+
+    origins.forget_cached_key()
+    today = utcnow()
+    first = origins.origin_hash("203.0.113.7", today)
+    db.session.commit()
+    tomorrow = today + timedelta(days=1)
+    assert origins.origin_hash("203.0.113.7", tomorrow) != first
+    db.session.commit()
+    keys = db.session.scalars(
+        select(ServiceSetting.key).where(ServiceSetting.key.startswith("origin_key:"))
+    ).all()
+    assert keys == [f"origin_key:{tomorrow.date().isoformat()}"]  # yesterday's key is gone
+    origins.forget_cached_key()
+
+    signature = signing.sign(petition, **signature_fields(), ip="203.0.113.7")
+    signature.signed_at = utcnow() - timedelta(days=app.config["ORIGIN_DAYS"], hours=1)
+    recent = signing.sign(petition, **signature_fields(email="b@example.org"), ip="203.0.113.7")
+    db.session.commit()
+    result = runner.invoke(args=["purge"])
+    assert result.exit_code == 0, result.output
+    assert "1 erased" in result.output
+    db.session.expire_all()
+    assert signature.ip_hash is None and recent.ip_hash is not None

@@ -108,10 +108,16 @@ def test_sign_stores_a_pending_signature_and_queues_a_confirmation(app, petition
     assert count(OutgoingMail, signature_id=signature.id) == 1
 
 
-def test_ip_hash_is_keyed(app):
-    first = signing.ip_hash("203.0.113.7")
-    app.config["SECRET_KEY"] = "another key"
-    assert signing.ip_hash("203.0.113.7") != first
+def test_the_origin_hash_is_keyed_by_a_key_of_the_day(app):
+    from datetime import timedelta
+
+    from petition import origins
+
+    now = utcnow()
+    first = origins.origin_hash("203.0.113.7", now)
+    assert first == origins.origin_hash("203.0.113.7", now)
+    assert first != origins.origin_hash("203.0.113.8", now)
+    assert origins.origin_hash("203.0.113.7", now + timedelta(days=1)) != first
 
 
 def test_duplicate_signature_keeps_one_row_and_resends(petition, make_signature):

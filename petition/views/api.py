@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from ..extensions import db
 from ..models import Endorsement, Petition, PetitionStatus
 from ..openapi import CACHE_SECONDS, openapi_description
-from ..petitions import SLUG_PATTERN, CallText, call_text, call_texts
+from ..petitions import SLUG_PATTERN, CallText, call_text, call_texts, without_foreign_images
 from ..queries import (
     all_petitions,
     cached,
@@ -188,13 +188,21 @@ def call(slug: str):
     petition = _petition(slug)
     text = call_text(petition, *_languages())
     return _in_language(
-        jsonify({**_call(petition, text), "body": text.markdown, "demands": list(text.demands)})
+        jsonify(
+            {
+                **_call(petition, text),
+                # Other sites render this: no image of a third site loads from it.
+                "body": without_foreign_images(text.markdown),
+                "demands": [without_foreign_images(demand) for demand in text.demands],
+            }
+        )
     )
 
 
 @bp.get("/calls/<slug>/countries")
 def countries(slug: str):
-    """Confirmed signatures by country code, most first."""
+    """Confirmed signatures by country code, most first; countries with fewer than
+    PUBLIC_COUNTRY_MINIMUM signatures only in `other`."""
     petition = _petition(slug)
     # A GROUP BY over every confirmed signature (0.7 s at a million on SQLite): read
     # once per CACHE_SECONDS per process, as long as the answer says any cache may keep it.
@@ -203,9 +211,14 @@ def countries(slug: str):
         CACHE_SECONDS,
         lambda: [tuple(row) for row in db.session.execute(confirmed_by_country(petition))],
     )
+    # A country with a handful of signers points at them, listed or not: grouped instead.
+    minimum = current_app.config["PUBLIC_COUNTRY_MINIMUM"]
+    shown = [(country, number) for country, number in rows if number >= minimum]
     return jsonify(
         slug=petition.slug,
-        countries=[{"country": country, "signatures": number} for country, number in rows],
+        countries=[{"country": country, "signatures": number} for country, number in shown],
+        other=sum(number for _country, number in rows if number < minimum),
+        minimum=minimum,
     )
 
 

@@ -202,6 +202,7 @@ def _criteria(form) -> SignatureCriteria:
         signed_from=form.signed_from.data,
         signed_until=form.signed_until.data,
         status=SignatureStatus(status.data) if status is not None and status.data else None,
+        origin=form.origin.data,
     )
 
 
@@ -295,6 +296,7 @@ def _signature_page(signature: Signature, form, message: str | None = None, stat
         signature=signature,
         petition=signature.petition,
         undeliverable=db.session.scalars(queries.failed_mails(signature)).first(),
+        same_origin=db.session.scalar(queries.same_origin_count(signature)),
         form=form,
         button=ButtonForm(),
         message=message,

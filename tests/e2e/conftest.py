@@ -21,7 +21,8 @@ from petition.models import OrganizerRole, Signature
 from petition.petitions import CallContent, save_call
 
 from ..conftest import ORGANIZER_PASSWORD, database_url, fresh_schema
-from ..test_smtp import SMTPServer, free_port
+from ..helpers import SMTPServer, free_port
+from .axe import read_axe_source
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -201,3 +202,9 @@ def log_in(page: Page, email: str, password: str = ORGANIZER_PASSWORD) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     expect(page).to_have_url(re.compile(r"/organizer/$"))
+
+
+@pytest.fixture(scope="session")
+def axe_source() -> str:
+    """axe-core's source (tests/e2e/axe.py); missing node_modules is a failure, never a skip."""
+    return read_axe_source()

@@ -131,7 +131,7 @@ def test_invalid_email_is_refused_next_to_the_field(phone, live_server, tmp_path
     email_field = phone.locator(".field").filter(has=phone.locator("input[name=email]"))
     error = email_field.locator(".error")
     expect(error).to_be_visible()
-    expect(error).to_contain_text("This email address is not valid")
+    expect(error).to_contain_text("This email address cannot contain these characters: @")
     expect(phone.locator("input[name=email]")).to_have_attribute("aria-invalid", "true")
     expect(phone.locator(".error-summary")).to_contain_text("Email:")
     expect(phone.locator("input[name=full_name]")).to_have_value("Amina Diallo")
