@@ -50,6 +50,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .errors import register_error_handlers
     from .limits import init_rate_limits
     from .security import refuse_oversized_bodies, register_security_headers
+    from .static_files import init_static_files
     from .views import (
         accounts,
         api,
@@ -83,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     register_commands(app)
+    init_static_files(app)
     _register_template_helpers(app)
     _log_mails_locally(app)
     _redact_request_log()

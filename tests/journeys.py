@@ -2,8 +2,9 @@
 
 `visit_every_page` walks the journeys of both (the public pages, signing and endorsing with
 their errors, the mailed links, the whole workspace, the error pages) and returns each page
-it met: tests/test_html.py checks them with the Nu Html Checker. The app must render CSRF
-tokens (WTF_CSRF_ENABLED), as in production: the forms' hidden fields are checked too.
+it met: tests/test_html.py checks them with the Nu Html Checker, tests/test_static_files.py
+their links to static files. The app must render CSRF tokens (WTF_CSRF_ENABLED), as in
+production: the forms' hidden fields are checked too.
 """
 
 import io
@@ -36,6 +37,7 @@ INVITATION_LINK = re.compile(r"/organizer/invitation/(\S+)")
 # GET endpoints that answer something else than a page (data, files, redirects).
 NOT_PAGES = {
     "static",
+    "favicon",
     "public.healthz",
     "public.language",
     "public.petition_counts",
