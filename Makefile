@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # The suite runs twice: on SQLite, then on this PostgreSQL database (trust auth).
 TEST_POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup run test lint browser spreadsheet services wrk bench translations messages
+.PHONY: setup run test lint browser java spreadsheet services wrk bench translations messages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,13 +40,21 @@ browser:
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium; }
 
-# tests/e2e/test_accessibility.py injects axe-core from node_modules (pinned in package-lock.json).
+# tests/e2e/test_accessibility.py injects axe-core from node_modules, tests/test_html.py runs
+# vnu.jar from it (both pinned in package-lock.json). No install scripts: vnu-jar's would
+# download a Java runtime when none is installed; `make java` installs Debian's.
 node_modules/.installed: package.json package-lock.json
 	@command -v npm >/dev/null 2>&1 || { \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq npm; }
-	npm ci --no-audit --no-fund
+	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
+
+# tests/test_html.py runs the Nu Html Checker (vnu.jar) on every page: it needs Java.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq default-jre-headless; }
 
 # tests/test_spreadsheet.py opens the CSV exports in LibreOffice Calc (headless).
 spreadsheet:
@@ -78,6 +86,6 @@ services:
 lint: setup
 	$(BIN)/ruff check .
 
-test: setup translations node_modules/.installed browser spreadsheet wrk lint services
+test: setup translations node_modules/.installed browser java spreadsheet wrk lint services
 	$(BIN)/pytest
 	TEST_DATABASE_URL=$(TEST_POSTGRES_URL) $(BIN)/pytest

@@ -51,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     from .errors import register_error_handlers
     from .limits import init_rate_limits
     from .security import refuse_oversized_bodies, register_security_headers
+    from .static_files import init_static_files
     from .views import (
         accounts,
         api,
@@ -84,6 +85,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_error_handlers(app)
     register_security_headers(app)
     register_commands(app)
+    init_static_files(app)
     _register_template_helpers(app)
     _log_mails_locally(app)
     logs.install(client_addresses=app.config["LOG_CLIENT_ADDRESSES"])
@@ -100,10 +102,11 @@ def _register_template_helpers(app: Flask) -> None:
     from .models import OrganizationType, utcnow
     from .petitions import render_markdown
     from .switches import signing_pause_notice
-    from .views import content_lang, keep_lang, reader_call_text
+    from .views import content_lang, iso_datetime, keep_lang, reader_call_text
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["iso_datetime"] = iso_datetime
     app.jinja_env.globals.update(
         country_name=lambda code: country_name(code, str(get_locale() or "en")),
         org_type_label=lambda kind: ORGANIZATION_TYPES[OrganizationType(kind)],

@@ -252,7 +252,22 @@ def _wtforms_catalog(locale: str) -> Translations:
 _WTFORMS_MESSAGES = _WTFormsMessages()
 
 
-class _SigningForm(FlaskForm):
+class BaseForm(FlaskForm):
+    """The base of every form that carries a CSRF token.
+
+    Its token field is rendered without an id: a page may hold one form per row (approve,
+    reject, hide), and an id must be unique in a page.
+    """
+
+    class Meta:
+        def render_field(self, field, render_kw):
+            """Render a field; the CSRF token's without an id."""
+            if field.short_name == self.csrf_field_name:
+                render_kw = {**render_kw, "id": False}
+            return super().render_field(field, render_kw)
+
+
+class _SigningForm(BaseForm):
     """A public form: countries in the reader's language, and two traps for bots.
 
     `url` is a field people never see (a honeypot); `form_time` says when the form was
@@ -366,7 +381,7 @@ class EndorsementForm(_SigningForm):
     consent = _consent()
 
 
-class ButtonForm(FlaskForm):
+class ButtonForm(BaseForm):
     """A button that changes something: a POST carrying a CSRF token and nothing else.
 
     Confirming, withdrawing, approving and logging out all use it, so that no GET
@@ -374,7 +389,7 @@ class ButtonForm(FlaskForm):
     """
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     """An organizer's login."""
 
     email = EmailField(
@@ -432,7 +447,7 @@ def _markdown_text(label, limit, validators=(), **kwargs):
 
 
 def _whole_number(label, minimum, maximum, message, **kwargs):
-    return IntegerField(
+    return WholeNumberField(
         label,
         validators=[Optional(), NumberRange(min=minimum, max=maximum, message=message)],
         **kwargs,
@@ -441,12 +456,38 @@ def _whole_number(label, minimum, maximum, message, **kwargs):
 
 def _local_datetime(label, **kwargs):
     # The "T" form first: it is what a datetime-local input shows and sends.
-    return DateTimeLocalField(
+    return LocalDateTimeField(
         label,
         format=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"],
         validators=[Optional()],
         **kwargs,
     )
+
+
+# After an error, a date or number input shows the value read, else nothing, as a browser
+# shows nothing for what the input cannot hold: echoing the text that failed (sent by an
+# older browser, or typed into the address) would be invalid HTML.
+
+
+class DayField(DateField):
+    """A day, as <input type="date"> shows and sends it."""
+
+    def _value(self) -> str:
+        return self.data.isoformat() if self.data else ""
+
+
+class LocalDateTimeField(DateTimeLocalField):
+    """A date and time without a zone, as <input type="datetime-local"> shows and sends it."""
+
+    def _value(self) -> str:
+        return self.data.strftime(self.format[0]) if self.data else ""
+
+
+class WholeNumberField(IntegerField):
+    """A whole number, as <input type="number"> shows and sends it."""
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
 
 
 class TimeZoneField(ChoiceField):
@@ -473,7 +514,7 @@ class DemandForm(Form):
     )
 
 
-class CallForm(FlaskForm):
+class CallForm(BaseForm):
     """A call: its text, demands, event, goal, closing date and retention."""
 
     title = _text(_l("Title"), TITLE_MAX)
@@ -572,7 +613,11 @@ class CallForm(FlaskForm):
         names = petitions.timezone_names()
         if current_timezone and current_timezone not in names:
             names = [current_timezone, *names]  # an older content file's zone stays valid
-        self.timezone.choices = [SelectChoice(name, name) for name in names]
+        # A required select starts with an empty choice (HTML), here never the default.
+        self.timezone.choices = [
+            SelectChoice("", _l("Choose a time zone")),
+            *(SelectChoice(name, name) for name in names),
+        ]
 
     def add_demand_slots(self, blanks: int = 3) -> None:
         """Empty demands to fill in, numbered after the last one."""
@@ -662,7 +707,7 @@ class TranslationLanguageField(ChoiceField):
                 yield choice
 
 
-class TranslationForm(FlaskForm):
+class TranslationForm(BaseForm):
     """A call's text in another language: title, summary, body and one field per demand."""
 
     language = TranslationLanguageField(
@@ -800,15 +845,13 @@ class _SignatureCriteriaFields:
             bare_domain,
         ],
     )
-    signed_from = DateField(
+    signed_from = DayField(
         _l("Signed from (UTC day)"),
         validators=[Optional()],
-        render_kw={"placeholder": "YYYY-MM-DD"},
     )
-    signed_until = DateField(
+    signed_until = DayField(
         _l("Signed until (UTC day, included)"),
         validators=[Optional()],
-        render_kw={"placeholder": "YYYY-MM-DD"},
     )
 
     # A signature's id: the others sent from the same network address that day.
@@ -820,7 +863,7 @@ class _SignatureCriteriaFields:
             raise ValidationError(_l("The end date is before the start date."))
 
 
-class SignatureSearchForm(_SignatureCriteriaFields, FlaskForm):
+class SignatureSearchForm(_SignatureCriteriaFields, BaseForm):
     """Searching a call's signatures: a GET form, it changes nothing."""
 
     status = ChoiceField(
@@ -834,7 +877,7 @@ class SignatureSearchForm(_SignatureCriteriaFields, FlaskForm):
         csrf = False
 
 
-class SignatureBulkForm(_SignatureCriteriaFields, FlaskForm):
+class SignatureBulkForm(_SignatureCriteriaFields, BaseForm):
     """Confirming a bulk change: the search again and the count the organizer saw."""
 
     expected = IntegerField(validators=[InputRequired()])
@@ -852,13 +895,13 @@ class SignatureBulkForm(_SignatureCriteriaFields, FlaskForm):
         return valid
 
 
-class InvalidateForm(FlaskForm):
+class InvalidateForm(BaseForm):
     """Marking one signature invalid, with an optional reason."""
 
     reason = _text(_l("Reason (optional)"), REASON_MAX, required=False)
 
 
-class EndorsementBulkForm(FlaskForm):
+class EndorsementBulkForm(BaseForm):
     """Approving or rejecting the ticked endorsements at once."""
 
     endorsements = SelectMultipleField(
@@ -899,15 +942,14 @@ SIGNATURE_SOURCES = {
 
 
 def _export_date(label):
-    return DateField(
+    return DayField(
         label,
         validators=[Optional()],
         invalid_value_message=_l("Enter a date as YYYY-MM-DD."),
-        render_kw={"placeholder": "YYYY-MM-DD"},
     )
 
 
-class ExportFilterForm(FlaskForm):
+class ExportFilterForm(BaseForm):
     """An export's filters: a GET form (choosing filters changes nothing)."""
 
     who = ChoiceField(
@@ -999,7 +1041,7 @@ def _column(name, label, description=None):
     )
 
 
-class ImportForm(FlaskForm):
+class ImportForm(BaseForm):
     """A CSV file of signatures: where they come from, and which column holds what."""
 
     file = FileField(_l("CSV file"), validators=[FileRequired(_l("Choose a CSV file."))])
@@ -1047,7 +1089,7 @@ class ImportForm(FlaskForm):
 # --- The organizers' workspace: accounts (views/accounts.py) ---
 
 
-class PurgeForm(FlaskForm):
+class PurgeForm(BaseForm):
     """An owner confirming the deletion of a call's personal data by typing its slug."""
 
     slug = StringField(
@@ -1106,7 +1148,7 @@ def _repeat_password():
     )
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(BaseForm):
     """An owner inviting an organizer."""
 
     email = _email(_l("Email address"), description=_l("We mail a link to choose a password."))
@@ -1114,7 +1156,7 @@ class InvitationForm(FlaskForm):
     calls = CheckboxListField(_l("Calls"), coerce=int)
 
 
-class AccountForm(FlaskForm):
+class AccountForm(BaseForm):
     """An owner changing an organizer's role, access and calls."""
 
     role = _role()
@@ -1122,14 +1164,14 @@ class AccountForm(FlaskForm):
     calls = CheckboxListField(_l("Calls"), coerce=int)
 
 
-class ChoosePasswordForm(FlaskForm):
+class ChoosePasswordForm(BaseForm):
     """An invited organizer choosing a password."""
 
     new_password = _new_password(_l("Password"))
     repeat_password = _repeat_password()
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     """An organizer changing their own password."""
 
     current_password = PasswordField(

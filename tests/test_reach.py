@@ -234,7 +234,7 @@ def test_embed_shows_the_counts_and_a_sign_link(client, make_petition, make_sign
     assert '<progress id="goal" max="1000" value="1">' in page
     url = f"http://petitions.example.org/p/{petition.slug}"
     assert f'<a class="embed-button" href="{url}" target="_blank" rel="noopener">Sign</a>' in page
-    assert 'href="/static/css/embed.css"' in page
+    assert 'href="/static/css/embed.css?v=' in page
     assert "site.css" not in page
     assert "site-header" not in page
     assert "<script" not in page

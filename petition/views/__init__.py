@@ -2,6 +2,7 @@
 
 import re
 from collections.abc import Iterable
+from datetime import datetime
 from functools import wraps
 
 from flask import Blueprint, abort, has_request_context, request
@@ -17,6 +18,12 @@ from ..queries import call_snapshot, petition_by_slug
 # The query parameter that picks a call's language apart from the interface's: for
 # languages the interface does not speak (yet), and so each language has its own URL.
 CONTENT_LANGUAGE = "lang"
+
+
+def iso_datetime(moment: datetime) -> str:
+    """A time as the `datetime` attribute of <time> takes it: to the second (HTML allows no
+    more than milliseconds, and a reader needs no more than seconds)."""
+    return moment.isoformat(timespec="seconds")
 
 
 def petition_or_404(slug: str) -> Petition:
