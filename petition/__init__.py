@@ -96,6 +96,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     from .countries import country_name
     from .forms import ORGANIZATION_TYPES
+    from .languages import direction
     from .models import utcnow
     from .petitions import render_markdown
     from .switches import signing_pause_notice
@@ -108,6 +109,7 @@ def _register_template_helpers(app: Flask) -> None:
         org_type_label=lambda kind: ORGANIZATION_TYPES[kind],
         now=utcnow,
         get_locale=get_locale,
+        direction=direction,
         csrf_token=generate_csrf,
         current_user=current_user,
         signing_pause_notice=signing_pause_notice,

@@ -21,6 +21,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from PIL import Image, ImageDraw, ImageFont, features
 
+from .languages import direction
 from .models import Petition, utcnow
 from .petitions import call_text
 
@@ -137,7 +138,7 @@ def _locale(language: str) -> Locale:
 
 
 def _right_to_left(language: str) -> bool:
-    return _locale(language).character_order == "right-to-left"
+    return direction(language) == "rtl"
 
 
 def _needs_shaping(text: str) -> bool:
