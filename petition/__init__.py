@@ -100,10 +100,11 @@ def _register_template_helpers(app: Flask) -> None:
     from .models import utcnow
     from .petitions import render_markdown
     from .switches import signing_pause_notice
-    from .views import content_lang, keep_lang, reader_call_text
+    from .views import content_lang, isolate, keep_lang, reader_call_text
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["bdi"] = isolate
     app.jinja_env.globals.update(
         country_name=lambda code: country_name(code, str(get_locale() or "en")),
         org_type_label=lambda kind: ORGANIZATION_TYPES[kind],
