@@ -43,7 +43,7 @@ from .models import (
     utcnow,
 )
 from .petitions import call_text
-from .switches import ensure_signing_not_paused
+from .switches import ensure_signing_not_paused, signing_pause_notice
 from .tokens import CONFIRM, WITHDRAW, make_token, read_token
 
 # Zero-width joiners are part of how Persian, Indic scripts and emoji are written.
@@ -136,6 +136,11 @@ def ensure_open(petition: Petition, now: datetime | None = None) -> None:
     if not petition.is_open(now):
         raise PetitionClosed
     ensure_signing_not_paused()
+
+
+def accepts_signatures(petition: Petition, now: datetime | None = None) -> bool:
+    """Whether the forms take signatures now: what ensure_open checks, as a yes or no."""
+    return petition.is_open(now) and signing_pause_notice() is None
 
 
 def asks_attendance(petition: Petition, now: datetime | None = None) -> bool:
