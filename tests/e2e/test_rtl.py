@@ -130,7 +130,9 @@ def test_the_switcher_turns_a_phone_to_arabic_and_back(browser, live_server):
     expect(page).to_have_url(f"{live_server.url}/p/{SLUG}")
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.get_by_role("link", name="وقّع بصفتك الشخصية").first).to_be_visible()
-    # Nothing overflows sideways on a phone in right-to-left.
+    # Nothing overflows sideways on a phone in right-to-left (measured once the stylesheet
+    # is there: a busy machine can lay the page out before it).
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shoot(page, "call-page-phone")
 

@@ -75,6 +75,6 @@ def test_who_withdraws_is_told_what_they_withdrew(browser, live_server, kind):
             page.get_by_role("button", name=BUTTONS[language][kind]).click()
             expect(page).to_have_url(f"{live_server.url}/p/{SLUG}")
             expect(page.locator(".flash-success")).to_have_text(TOLD[language][kind])
+            shoot(page, f"{language}-{device}-withdrawn")  # once loaded, with its stylesheet
             assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
-            shoot(page, f"{language}-{device}-withdrawn")
             context.close()
