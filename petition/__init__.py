@@ -99,19 +99,26 @@ def _register_template_helpers(app: Flask) -> None:
 
     from .countries import country_name
     from .forms import ORGANIZATION_TYPES
+    from .languages import direction
     from .models import OrganizationType, utcnow
     from .petitions import render_markdown
     from .switches import signing_pause_notice
-    from .views import content_lang, iso_datetime, keep_lang, reader_call_text
+    from .times import day, hour, moment, zone_name
+    from .views import content_lang, iso_datetime, isolate, keep_lang, reader_call_text
 
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.filters["markdown"] = render_markdown
     app.jinja_env.filters["iso_datetime"] = iso_datetime
+    app.jinja_env.filters["bdi"] = isolate
+    # Every date and time shown to people: in the call's zone, named, without seconds.
+    app.jinja_env.filters.update(moment=moment, day=day, hour=hour)
     app.jinja_env.globals.update(
         country_name=lambda code: country_name(code, str(get_locale() or "en")),
         org_type_label=lambda kind: ORGANIZATION_TYPES[OrganizationType(kind)],
         now=utcnow,
         get_locale=get_locale,
+        direction=direction,
+        zone_name=zone_name,
         csrf_token=generate_csrf,
         current_user=current_user,
         signing_pause_notice=signing_pause_notice,

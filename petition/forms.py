@@ -480,7 +480,7 @@ class LocalDateTimeField(DateTimeLocalField):
     """A date and time without a zone, as <input type="datetime-local"> shows and sends it."""
 
     def _value(self) -> str:
-        return self.data.strftime(self.format[0]) if self.data else ""
+        return self.data.isoformat(timespec="minutes") if self.data else ""
 
 
 class WholeNumberField(IntegerField):

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Column, MetaData, Table, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from . import audit
+from . import audit, times
 from .countries import country_codes
 from .errors import DomainError
 from .extensions import db
@@ -629,7 +629,7 @@ def import_signatures(
             _(
                 "This same file was already imported on %(date)s (%(stored)s signatures "
                 "stored). Nothing was stored again.",
-                date=earlier.at.strftime("%Y-%m-%d %H:%M UTC"),
+                date=times.moment(earlier.at, petition),
                 stored=earlier.details.get("stored", "?"),
             )
         )

@@ -25,6 +25,15 @@ def primary_language(tag: str | None) -> str | None:
     return tag.replace("_", "-").split("-", 1)[0].lower() or None
 
 
+def direction(code: object) -> str:
+    """The direction a language is written in, for `dir`: "rtl" (Arabic...) or "ltr"."""
+    try:
+        order = Locale.parse(str(code or "en")).character_order
+    except (UnknownLocaleError, ValueError):
+        return "ltr"
+    return "rtl" if order == "right-to-left" else "ltr"
+
+
 def language_name(code: str, locale: str = "en") -> str:
     """A language's name as written in a sentence in the reader's language ("French" in
     English, "français" in French), or its code."""

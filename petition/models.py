@@ -42,6 +42,11 @@ TIMEZONE_MAX = 64
 REASON_MAX = 200
 LANGUAGE_MAX = 16
 
+# Table options of every table whose ids the audit log, a link or another record names:
+# without AUTOINCREMENT, SQLite gives a deleted highest id to the next row, and "hide
+# signature 27" would name someone else. (PostgreSQL's identity columns never go back.)
+IDS_NEVER_REUSED = {"sqlite_autoincrement": True}
+
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
@@ -168,6 +173,7 @@ class Petition(db.Model):
         CheckConstraint(
             "purge_after_days IS NULL OR purge_after_days >= 0", name="purge_after_days_positive"
         ),
+        IDS_NEVER_REUSED,
     )
 
     def is_open(self, now: datetime | None = None) -> bool:
@@ -310,6 +316,7 @@ class Signature(db.Model):
         # The campaign's days and the unconfirmed purge read this order.
         Index("ix_signature_signed", "petition_id", "signed_at"),
         Index("ix_signature_country", "petition_id", "status", "country"),
+        IDS_NEVER_REUSED,
     )
 
 
@@ -353,6 +360,7 @@ class Endorsement(db.Model):
         UniqueConstraint("petition_id", "contact_email_normalized"),
         CheckConstraint("length(country) = 2", name="country_code"),
         Index("ix_endorsement_public", "petition_id", "status", "reviewed_at"),
+        IDS_NEVER_REUSED,
     )
 
 
@@ -381,6 +389,7 @@ class Submission(db.Model):
 
     __table_args__ = (
         CheckConstraint("(signature_id IS NULL) != (endorsement_id IS NULL)", name="one_record"),
+        IDS_NEVER_REUSED,  # its id is in a mailed link
     )
 
     @property
@@ -416,6 +425,7 @@ class Organizer(UserMixin, db.Model):
     """A person who moderates calls and exports their signers."""
 
     __tablename__ = "organizer"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
@@ -492,6 +502,7 @@ class ExportManifest(db.Model):
     """What an export held, so a hand-over can be verified later against its file."""
 
     __tablename__ = "export_manifest"
+    __table_args__ = IDS_NEVER_REUSED
 
     id: Mapped[int] = mapped_column(primary_key=True)
     petition_id: Mapped[int | None] = mapped_column(ForeignKey("petition.id", ondelete="SET NULL"))

@@ -175,7 +175,8 @@ CALL_PROPERTIES = {
     "status": {"type": "string", "enum": ["open", "closed"]},
     "accepts_signatures": {
         "type": "boolean",
-        "description": "Open and not past its closing time: the sign form takes signatures.",
+        "description": "Open, not past its closing time, and signing not paused: the sign "
+        "form takes signatures.",
     },
     "closes_at": _nullable({"type": "string", "format": "date-time"}),
     "signature_goal": _nullable({"type": "integer", "minimum": 1}),

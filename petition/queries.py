@@ -191,7 +191,10 @@ def count_signatories(petition: Petition) -> Counts:
 
 
 def status_counts(petition: Petition) -> dict[str, int]:
-    """Signatures and endorsements by status (and withdrawals), for organizers."""
+    """Signatures and endorsements by status (and withdrawals), for organizers.
+
+    The rows there are now: after a purge, what counts is in count_signatories.
+    """
     counts: dict[str, int] = {
         "individuals_withdrawn": petition.signatures_withdrawn,
         "organizations_withdrawn": petition.endorsements_withdrawn,

@@ -9,18 +9,18 @@ import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_time, get_datetime_format
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from PIL import Image, ImageDraw, ImageFont, features
 
+from . import times
+from .languages import direction
 from .models import Petition, utcnow
 from .petitions import call_text
 
@@ -110,7 +110,7 @@ def _compose(petition: Petition, language: str, title: str) -> ShareCard:
         if start is not None:
             past = petition.event_starts_at < utcnow()
             rally_label = _("The rally took place") if past else _("Rally")
-            rally_when = _date_and_time(start, language)
+            rally_when = times.moment(start, petition, locale=_locale(language))
             rally_where = petition.event_place or ""
 
     def drawable(text: str) -> str:
@@ -137,22 +137,12 @@ def _locale(language: str) -> Locale:
 
 
 def _right_to_left(language: str) -> bool:
-    return _locale(language).character_order == "right-to-left"
+    return direction(language) == "rtl"
 
 
 def _needs_shaping(text: str) -> bool:
     """Whether the text has right-to-left letters (Arabic, Hebrew...): raqm draws them."""
     return any(unicodedata.bidirectional(char) in ("R", "AL") for char in text)
-
-
-def _date_and_time(moment: datetime, language: str) -> str:
-    """The rally's day and time in its own time zone, joined as the language joins them."""
-    locale = _locale(language)
-    day = format_date(moment, "full", locale=locale)
-    time = format_time(moment, "short", locale=locale)
-    # Babel's own way of joining a date and a time ("{1} 'at' {0}", "{1} {0}"...).
-    pattern = get_datetime_format("full", locale=locale).replace("'", "")
-    return pattern.replace("{1}", day).replace("{0}", time)
 
 
 @lru_cache(maxsize=1)

@@ -43,7 +43,7 @@ from .rules import (
     email_key,
     normalize_email,
 )
-from .switches import ensure_signing_not_paused
+from .switches import ensure_signing_not_paused, signing_pause_notice
 from .tokens import CONFIRM, WITHDRAW, make_token, read_token
 
 
@@ -52,6 +52,11 @@ def ensure_open(petition: Petition, now: datetime | None = None) -> None:
     if not petition.is_open(now):
         raise PetitionClosed
     ensure_signing_not_paused()
+
+
+def accepts_signatures(petition: Petition, now: datetime | None = None) -> bool:
+    """Whether the forms take signatures now: what ensure_open checks, as a yes or no."""
+    return petition.is_open(now) and signing_pause_notice() is None
 
 
 def asks_attendance(petition: Petition, now: datetime | None = None) -> bool:

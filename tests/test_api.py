@@ -96,6 +96,18 @@ def test_a_call_past_its_closing_time_takes_no_signatures(client, make_petition)
     assert call["accepts_signatures"] is False
 
 
+def test_no_call_takes_signatures_while_signing_is_paused(client, runner, make_petition):
+    make_petition(slug="open-borders")
+    result = runner.invoke(args=["signing", "pause", "--notice", "Back at 18:00."])
+    assert result.exit_code == 0, result.output
+    assert get_json(client, "/api/v1/calls")["calls"][0]["accepts_signatures"] is False
+    assert get_json(client, "/api/v1/calls/open-borders")["accepts_signatures"] is False
+    assert client.post("/p/open-borders/sign").status_code == 503  # as the API says
+    runner.invoke(args=["signing", "resume"])
+    assert get_json(client, "/api/v1/calls")["calls"][0]["accepts_signatures"] is True
+    assert get_json(client, "/api/v1/calls/open-borders")["accepts_signatures"] is True
+
+
 @pytest.mark.parametrize("status", ["closed ", "OPEN", "", "none", "open%26x"])
 def test_calls_refuse_an_unknown_status(client, status):
     body = get_json(client, f"/api/v1/calls?status={status}", status=400)

@@ -62,7 +62,7 @@ def test_the_form_asks_while_the_rally_is_to_come(client, petition):
     assert "checked" not in re.search(r'<input[^>]*id="will_attend"[^>]*>', page).group(0)
     assert re.search(
         r'<label for="will_attend">I will attend the rally on Monday, October 14, 2030 '
-        r"at 4:00\sPM, Place d’Armes</label>",
+        r"at 4:00\sPM France Time, <bdi>Place d’Armes</bdi></label>",
         page,
     )
     assert re.search(r"<legend>The rally</legend>\s*<div", page)
@@ -78,7 +78,8 @@ def test_a_rally_without_a_place_is_named_by_its_time(client, make_petition):
     petition = make_petition(event_place=None, event_address=None)
     page = text_of(client.get(f"/p/{petition.slug}/sign"))
     assert re.search(
-        r"I will attend the rally on Monday, October 14, 2030 at 4:00\sPM Optional", page
+        r"I will attend the rally on Monday, October 14, 2030 at 4:00\sPM France Time Optional",
+        page,
     )
 
 

@@ -11,6 +11,7 @@ from petition.cli import BASELINE_REVISION
 from petition.extensions import db
 
 from .conftest import TEST_DATABASE_URL
+from .test_ids import NEVER_REUSED
 
 
 @pytest.fixture
@@ -216,3 +217,95 @@ def test_the_head_has_the_tally_triggers_and_going_down_removes_them(empty_app):
     flask_migrate.downgrade(revision="0004")
     with db.engine.connect() as connection:
         assert tally.missing_triggers(connection) == tally.trigger_names()
+
+
+def _insert_audit_entry(connection, action: str, subject: str) -> None:
+    connection.execute(
+        text(
+            "INSERT INTO audit_entry (at, actor, action, subject, details)"
+            " VALUES ('2026-01-05 00:00:00', 'organizer@example.org', :action, :subject, '{}')"
+        ),
+        {"action": action, "subject": subject},
+    )
+
+
+def _rows(connection, table: str) -> list[dict]:
+    query = text(f"SELECT * FROM {table} ORDER BY id")  # noqa: S608 - the test's own names
+    return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def _schema_besides_ids(table: str) -> tuple:
+    """What the rebuild of a table must keep: its checks, indexes, keys and columns."""
+    inspector = inspect(db.engine)
+    return (
+        sorted((c["name"], c["sqltext"]) for c in inspector.get_check_constraints(table)),
+        sorted((i["name"], tuple(i["column_names"])) for i in inspector.get_indexes(table)),
+        sorted(
+            (u["name"], tuple(u["column_names"])) for u in inspector.get_unique_constraints(table)
+        ),
+        sorted(
+            (f["name"], f["referred_table"], f["options"].get("ondelete"))
+            for f in inspector.get_foreign_keys(table)
+        ),
+        [(c["name"], str(c["type"]), c["nullable"]) for c in inspector.get_columns(table)],
+    )
+
+
+def test_ids_are_not_given_twice_after_upgrading_a_database_with_data(empty_app):
+    """0007 (AUTOINCREMENT on SQLite) keeps every row, the tally and its triggers, and the
+    ids the audit log already names: even a withdrawn signature's stays unused."""
+    flask_migrate.upgrade(revision="0006")
+    statuses = ["pending", "confirmed", "confirmed", "invalid"]
+    with db.engine.begin() as connection:
+        calls = [_insert_call(connection, "old-call"), _insert_call(connection, "other-call")]
+        for number in range(40):
+            _insert_signature(connection, calls[number % 2], number, statuses[number % 4])
+        for number, status in enumerate(["pending", "awaiting_approval", "approved", "rejected"]):
+            _insert_endorsement(connection, calls[0], number, status)
+        # The highest signature and endorsement were moderated, then withdrawn.
+        hidden = connection.execute(text("SELECT MAX(id) FROM signature")).scalar_one()
+        rejected = connection.execute(text("SELECT MAX(id) FROM endorsement")).scalar_one()
+        _insert_audit_entry(connection, "hide", f"signature {hidden}")
+        _insert_audit_entry(connection, "reject", f"endorsement {rejected}")
+        connection.execute(text("DELETE FROM signature WHERE id = :id"), {"id": hidden})
+        connection.execute(text("DELETE FROM endorsement WHERE id = :id"), {"id": rejected})
+        before = {table: _rows(connection, table) for table in NEVER_REUSED}
+        counts = _counts_by_status(connection)
+    schema_before = {table: _schema_besides_ids(table) for table in NEVER_REUSED}
+
+    flask_migrate.upgrade()
+
+    assert schema_differences() == []
+    assert {table: _schema_besides_ids(table) for table in NEVER_REUSED} == schema_before
+    with db.engine.begin() as connection:
+        assert {table: _rows(connection, table) for table in NEVER_REUSED} == before
+        assert tally.missing_triggers(connection) == set()
+        assert _tally(connection) == _counts_by_status(connection) == counts
+        if connection.dialect.name == "sqlite":
+            tables = connection.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE :word"),
+                {"word": "%AUTOINCREMENT%"},
+            )
+            assert set(tables.scalars()) == NEVER_REUSED
+
+        _insert_signature(connection, calls[0], 100, "confirmed")
+        _insert_endorsement(connection, calls[0], 100, "approved")
+        assert connection.execute(text("SELECT MAX(id) FROM signature")).scalar_one() > hidden
+        assert connection.execute(text("SELECT MAX(id) FROM endorsement")).scalar_one() > rejected
+        new_call = _insert_call(connection, "new-call")
+        assert new_call > max(calls)
+        # The triggers count what changes after the upgrade.
+        connection.execute(
+            text(
+                "UPDATE signature SET status = 'confirmed', confirmed_at = '2026-01-03 00:00:00'"
+                " WHERE status = 'pending'"
+            )
+        )
+        connection.execute(text("DELETE FROM endorsement WHERE status = 'awaiting_approval'"))
+        assert _tally(connection) == _counts_by_status(connection)
+        counts = _counts_by_status(connection)
+
+    flask_migrate.downgrade(revision="0005")
+    with db.engine.connect() as connection:
+        assert tally.missing_triggers(connection) == set()
+        assert _tally(connection) == _counts_by_status(connection) == counts

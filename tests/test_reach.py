@@ -241,6 +241,12 @@ def test_embed_shows_the_counts_and_a_sign_link(client, make_petition, make_sign
     assert "<form" not in page
 
 
+@pytest.mark.parametrize(("language", "direction"), [("ar", "rtl"), ("fr", "ltr"), ("en", "ltr")])
+def test_embed_reads_in_the_direction_of_its_language(client, petition, language, direction):
+    page = client.get(f"/p/{petition.slug}/embed", headers={"Accept-Language": language}).text
+    assert f'<html lang="{language}" dir="{direction}">' in page
+
+
 def test_embed_of_a_closed_call_links_to_read_it(client, make_petition):
     from petition.models import PetitionStatus
 

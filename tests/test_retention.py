@@ -155,3 +155,35 @@ def test_the_workspace_refuses_to_purge_an_open_call(logged_in, petition, make_s
     response = logged_in.post(f"/organizer/p/{petition.slug}/purge", data={"slug": petition.slug})
     assert response.status_code == 302
     assert count(Signature) == 1
+
+
+def test_every_page_shows_the_kept_counts_after_a_purge(
+    logged_in, petition, make_signature, make_endorsement
+):
+    from .test_moderation import text_of
+
+    for number in range(3):
+        make_signature(petition, confirmed=True, email=f"s{number}@example.org")
+    make_signature(petition, email="pending@example.org")
+    make_endorsement(petition, status=EndorsementStatus.APPROVED)
+    close(petition)
+    retention.purge_call(petition)
+    db.session.commit()
+    assert count(Signature) == count(Endorsement) == 0
+
+    slug = petition.slug
+    assert logged_in.get(f"/p/{slug}.json").json == {
+        "slug": slug,
+        "individuals": 3,
+        "organizations": 1,
+    }
+    assert "3 people have signed" in text_of(logged_in.get(f"/p/{slug}"))
+    campaign = text_of(logged_in.get(f"/organizer/p/{slug}/campaign"))
+    assert "Confirmed / approved 3 1" in campaign
+    assert "only the counts are kept" in campaign
+    overview = text_of(logged_in.get(f"/organizer/p/{slug}"))
+    assert "Counted in public 3 1" in overview
+    workspace = text_of(logged_in.get("/organizer/"))
+    assert f"{petition.title} closed 3 0 0" in workspace
+    handover = text_of(logged_in.get(f"/organizer/p/{slug}/handover"))
+    assert "Individuals who signed and confirmed 3 Organizations 1" in handover

@@ -285,6 +285,38 @@ def test_withdrawal_deletes_the_signature(client, petition, mails):
 
 
 @pytest.mark.parametrize(
+    ("language", "told", "not_told"),
+    [
+        ("en", "The endorsement has been withdrawn and its details deleted.", "Your signature"),
+        ("fr", "Le soutien a été retiré et ses données supprimées.", "Votre signature"),
+        ("ar", "تم سحب التأييد وحذف بياناته.", "توقيعك"),
+    ],
+)
+def test_an_organization_that_withdraws_is_told_of_its_endorsement(
+    client, petition, mails, language, told, not_told
+):
+    endorse(client, petition)
+    token = confirm_token(mails, "withdraw")
+    headers = {"Accept-Language": language}
+    page = client.get(f"/withdraw/{token}", headers=headers).text
+    # The organization's name keeps its own direction inside the sentence.
+    assert "<bdi>Collectif Solidarité</bdi>" in page
+    response = client.post(f"/withdraw/{token}", headers=headers, follow_redirects=True)
+    assert rows(Endorsement) == 0
+    assert told in response.text
+    assert not_told not in response.text
+
+
+def test_a_signer_who_withdraws_is_told_of_their_signature(client, petition, mails):
+    sign(client, petition, full_name="أمينة ديالو")
+    token = confirm_token(mails, "withdraw")
+    assert "<bdi>أمينة ديالو</bdi>" in client.get(f"/withdraw/{token}").text
+    response = client.post(f"/withdraw/{token}", follow_redirects=True)
+    assert "Your signature has been withdrawn and your details deleted." in response.text
+    assert "endorsement" not in response.text.lower()
+
+
+@pytest.mark.parametrize(
     "changes",
     [{"status": PetitionStatus.CLOSED}, {"closes_at": "past"}],
 )

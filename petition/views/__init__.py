@@ -148,3 +148,9 @@ def content_lang(text: CallText) -> Markup:
     if text.language == str(get_locale() or ""):
         return Markup("")
     return Markup(' lang="{}"').format(escape(text.language))
+
+
+def isolate(words: str) -> Markup:
+    """Someone's words (a name, an organization) in `<bdi>`, for a sentence of the page: an
+    Arabic name does not reorder an English sentence's punctuation, nor a Latin one Arabic's."""
+    return Markup("<bdi>{}</bdi>").format(words)

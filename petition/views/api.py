@@ -26,6 +26,7 @@ from ..queries import (
     public_organizations,
     public_signers_page,
 )
+from ..signing import accepts_signatures
 from . import MAX_PAGE, neighbour_ids
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -131,7 +132,7 @@ def _call(petition: Petition, text: CallText) -> dict:
         "title": text.title,
         "summary": text.summary,
         "status": petition.status.value,
-        "accepts_signatures": petition.is_open(),
+        "accepts_signatures": accepts_signatures(petition),
         "closes_at": petition.closes_at.isoformat() if petition.closes_at else None,
         "signature_goal": petition.signature_goal,
         "event": event,

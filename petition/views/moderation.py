@@ -44,6 +44,7 @@ def campaign(slug: str):
         current_app.config["CAMPAIGN_CACHE_SECONDS"],
         lambda: {
             "counts": queries.status_counts(petition),
+            "public": queries.count_signatories(petition),  # with the counts a purge kept
             "days": moderation.confirmations_by_day(petition),
             "countries": db.session.execute(queries.confirmed_by_country(petition)).all(),
             # Who ticked "I will attend": asked only on calls with a rally.
@@ -61,6 +62,7 @@ def campaign(slug: str):
         "organizer/moderation/campaign.html",
         petition=petition,
         counts=counts,
+        public=figures["public"],
         days=figures["days"],
         countries=figures["countries"],
         attending=figures["attending"],

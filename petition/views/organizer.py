@@ -30,7 +30,10 @@ def index():
     """The calls this organizer works on, with their counts by status."""
     petitions = db.session.execute(queries.petitions_for(current_user)).scalars().all()
     counts = {petition.id: queries.status_counts(petition) for petition in petitions}
-    return render_template("organizer/index.html", petitions=petitions, counts=counts)
+    public = {petition.id: queries.count_signatories(petition) for petition in petitions}
+    return render_template(
+        "organizer/index.html", petitions=petitions, counts=counts, public=public
+    )
 
 
 @bp.get("/p/<slug:slug>")

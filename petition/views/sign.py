@@ -226,7 +226,10 @@ def withdraw(token: str):
         signing.withdraw(record)
         db.session.commit()
         forget_counts(petition)
-        flash(_("Your signature has been withdrawn and your details deleted."), "success")
+        if isinstance(record, Signature):
+            flash(_("Your signature has been withdrawn and your details deleted."), "success")
+        else:
+            flash(_("The endorsement has been withdrawn and its details deleted."), "success")
         return redirect(url_for("public.petition", slug=petition.slug))
     status = 400 if form.is_submitted() else 200
     return render_template("sign/withdraw.html", record=record, form=form), status

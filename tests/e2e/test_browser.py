@@ -190,6 +190,7 @@ def test_phone_screenshots_of_the_call_and_the_form(phone, tmp_path):
 
     phone.get_by_role("link", name="Sign as an individual").first.click()
     expect(phone.get_by_role("heading", level=1)).to_have_text("Sign the call")
+    phone.wait_for_load_state("load")  # with its stylesheet
     scroll_width = phone.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= PHONE["width"], "the form scrolls sideways on a phone"
     sign_form = tmp_path / "sign-form-phone.png"

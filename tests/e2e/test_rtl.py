@@ -130,7 +130,9 @@ def test_the_switcher_turns_a_phone_to_arabic_and_back(browser, live_server):
     expect(page).to_have_url(f"{live_server.url}/p/{SLUG}")
     expect(page.locator("html")).to_have_attribute("dir", "rtl")
     expect(page.get_by_role("link", name="وقّع بصفتك الشخصية").first).to_be_visible()
-    # Nothing overflows sideways on a phone in right-to-left.
+    # Nothing overflows sideways on a phone in right-to-left (measured once the stylesheet
+    # is there: a busy machine can lay the page out before it).
+    page.wait_for_load_state("load")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     shoot(page, "call-page-phone")
 
@@ -140,4 +142,33 @@ def test_the_switcher_turns_a_phone_to_arabic_and_back(browser, live_server):
     expect(page.locator("html")).to_have_attribute("lang", "fr")
     expect(page.get_by_role("heading", level=1)).to_have_text("Signer l'appel")
     shoot(page, "sign-form-french")
+    context.close()
+
+
+EMBED = {"width": 320, "height": 220}  # the frame the README suggests
+
+
+@pytest.mark.parametrize(("language", "direction"), [("ar", "rtl"), ("fr", "ltr"), ("en", "ltr")])
+def test_the_embedded_counter_reads_in_its_language_s_direction(
+    browser, live_server, language, direction
+):
+    shoot = screenshot_taker(f"embed-{language}")
+    context = browser.new_context(
+        base_url=live_server.url, viewport=EMBED, extra_http_headers={"Accept-Language": language}
+    )
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto(f"/p/{SLUG}/embed")
+    expect(page.locator("html")).to_have_attribute("dir", direction)
+    body = box(page, "body")
+    button = box(page, ".embed-button")
+    count = box(page, ".count-individuals strong")
+    # The button and the count start where the reader starts: the right edge in Arabic.
+    if direction == "rtl":
+        assert right(body) - right(button) < body["width"] / 4
+        assert count["x"] > body["width"] / 4
+    else:
+        assert button["x"] - body["x"] < body["width"] / 4
+        assert count["x"] - body["x"] < body["width"] / 4
+    shoot(page, "counter")
     context.close()

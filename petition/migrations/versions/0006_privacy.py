@@ -9,6 +9,8 @@ Create Date: 2026-12-04 22:00:00
 import sqlalchemy as sa
 from alembic import op
 
+from petition import tally
+
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -46,6 +48,7 @@ def upgrade():
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_submission")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("submission", schema=None) as batch_op:
         batch_op.create_index(
@@ -61,5 +64,9 @@ def downgrade():
     for table in ("signature", "endorsement"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_column("mails_day")
+    if op.get_bind().dialect.name == "sqlite":
+        # Dropping a column rebuilds the table on SQLite, and the tally's triggers go with it.
+        for statement in tally.drop_statements("sqlite") + tally.create_statements("sqlite"):
+            op.execute(statement)
     with op.batch_alter_table("outgoing_mail", schema=None) as batch_op:
         batch_op.drop_column("failed_at")
