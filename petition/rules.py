@@ -99,6 +99,34 @@ def contains_web_address(value: str) -> bool:
     return False
 
 
+# The signer's fields, in the order the forms, the import and the exports list them: what the
+# domain functions take (signing.sign, signing.endorse), by the names integrations rely on.
+SIGNATURE_FIELDS = (
+    "full_name",
+    "email",
+    "city",
+    "country",
+    "affiliation",
+    "show_publicly",
+    "wants_updates",
+    "will_attend",  # asked only while a rally is to come
+)
+ENDORSEMENT_FIELDS = (
+    "organization",
+    "org_type",
+    "country",
+    "city",
+    "website",
+    "contact_name",
+    "contact_email",
+    "contact_role",
+    "show_publicly",
+)
+# The fields besides the address: what a later submission keeps, and a correction changes.
+SIGNATURE_DETAILS = tuple(name for name in SIGNATURE_FIELDS if name != "email")
+ENDORSEMENT_DETAILS = tuple(name for name in ENDORSEMENT_FIELDS if name != "contact_email")
+
+
 @dataclass(frozen=True)
 class TextRule:
     """A text field of a signature or an endorsement: its limit, and whether it is required."""

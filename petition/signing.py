@@ -37,7 +37,9 @@ from .models import (
 from .origins import origin_hash
 from .petitions import call_text
 from .rules import (
+    ENDORSEMENT_DETAILS,
     ENDORSEMENT_TEXT,
+    SIGNATURE_DETAILS,
     SIGNATURE_TEXT,
     checked_values,
     email_key,
@@ -246,28 +248,6 @@ def _take_mail_allowance(model, record_id: int, now: datetime) -> bool:
         )
     )
     return result.rowcount == 1
-
-
-# What a later submission for a pending address keeps, to be confirmed only by its own link.
-SIGNATURE_DETAILS = (
-    "full_name",
-    "city",
-    "country",
-    "affiliation",
-    "show_publicly",
-    "wants_updates",
-    "will_attend",
-)
-ENDORSEMENT_DETAILS = (
-    "organization",
-    "org_type",
-    "country",
-    "city",
-    "website",
-    "contact_name",
-    "contact_role",
-    "show_publicly",
-)
 
 
 _FLAGS = {"show_publicly", "wants_updates", "will_attend"}

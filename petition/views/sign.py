@@ -15,35 +15,11 @@ from ..extensions import db
 from ..forms import ButtonForm, EndorsementForm, SignatureForm
 from ..models import Signature
 from ..queries import forget_counts
-from ..rules import InvalidSubmission
+from ..rules import ENDORSEMENT_FIELDS, SIGNATURE_FIELDS, InvalidSubmission
 from ..tokens import CONFIRM, WITHDRAW
 from . import public_petition_or_404, request_context
 
 bp = Blueprint("sign", __name__)
-
-# The form fields handed to the domain functions, by the names integrations rely on.
-SIGNATURE_FIELDS = (
-    "full_name",
-    "email",
-    "city",
-    "country",
-    "affiliation",
-    "show_publicly",
-    "wants_updates",
-    "will_attend",  # only while a rally is to come
-)
-ENDORSEMENT_FIELDS = (
-    "organization",
-    "org_type",
-    "country",
-    "city",
-    "website",
-    "contact_name",
-    "contact_email",
-    "contact_role",
-    "show_publicly",
-)
-
 
 @bp.route("/p/<slug:slug>/sign", methods=["GET", "POST"])
 def sign(slug: str):
