@@ -98,7 +98,7 @@ def _register_template_helpers(app: Flask) -> None:
     from flask_wtf.csrf import generate_csrf
 
     from .countries import country_name
-    from .forms import ORGANIZATION_TYPES
+    from .forms.fields import ORGANIZATION_TYPES
     from .languages import direction
     from .models import OrganizationType, utcnow
     from .petitions import render_markdown

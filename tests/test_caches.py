@@ -14,7 +14,7 @@ from wtforms.widgets import Select
 
 from petition import mail, petitions, queries
 from petition.extensions import db
-from petition.forms import EndorsementForm, SignatureForm
+from petition.forms.signing import EndorsementForm, SignatureForm
 from petition.models import (
     OutgoingMail,
     PetitionTranslation,

@@ -8,7 +8,7 @@ from markupsafe import escape
 from sqlalchemy import func, select
 
 from petition.extensions import db
-from petition.forms import EndorsementForm, SignatureForm
+from petition.forms.signing import EndorsementForm, SignatureForm
 from petition.models import Endorsement, OutgoingMail, Signature
 
 from .test_sign_http import VALID_ENDORSEMENT, VALID_SIGNATURE

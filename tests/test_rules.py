@@ -248,7 +248,7 @@ def test_organizers_allow_and_block_domains(app, make_app, petition):
 
 def test_a_form_that_forgot_a_rule_still_stores_nothing(client, petition, monkeypatch):
     """The domain function checks again: a form missing a check gives a 422, not a row."""
-    monkeypatch.setattr("petition.forms.SignerText.__call__", lambda self, form, field: None)
+    monkeypatch.setattr("petition.forms.fields.SignerText.__call__", lambda self, form, field: None)
     response = post(client, petition, "sign", SIGNATURE_FORM, city="evil-example.com/login")
     assert response.status_code == 422
     assert "Please do not enter a web address here." in response.text

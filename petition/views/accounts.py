@@ -17,7 +17,8 @@ from ..auth import (
     update_organizer,
 )
 from ..extensions import db
-from ..forms import AccountForm, ButtonForm, ChangePasswordForm, InvitationForm
+from ..forms.accounts import AccountForm, ChangePasswordForm, InvitationForm
+from ..forms.fields import ButtonForm
 from ..models import AuditEntry, Organizer, OrganizerRole, Petition, petition_organizer
 from . import organizer_blueprint, owner_required, page_number
 

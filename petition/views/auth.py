@@ -15,7 +15,8 @@ from ..auth import (
 )
 from ..errors import ExpiredToken, InvalidToken
 from ..extensions import db
-from ..forms import ButtonForm, ChoosePasswordForm, LoginForm
+from ..forms.accounts import ChoosePasswordForm, LoginForm
+from ..forms.fields import ButtonForm
 
 bp = Blueprint("auth", __name__, url_prefix="/organizer")
 

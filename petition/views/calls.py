@@ -11,7 +11,8 @@ from flask_wtf.csrf import CSRFError
 from .. import audit, petitions
 from ..errors import InvalidTransition
 from ..extensions import db
-from ..forms import ButtonForm, CallForm, TranslationForm
+from ..forms.calls import CallForm, TranslationForm
+from ..forms.fields import ButtonForm
 from ..languages import language_label, language_name
 from ..models import Petition, PetitionStatus
 from . import managed_petition_or_404, organizer_blueprint

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from .. import audit, exports, queries
 from ..extensions import db
-from ..forms import ExportFilterForm
+from ..forms.exports import ExportFilterForm
 from ..models import ExportManifest, Petition, utcnow
 from . import managed_petition_or_404, organizer_blueprint, page_number
 

@@ -14,7 +14,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import imports, queries
 from ..extensions import db
-from ..forms import ImportForm
+from ..forms.imports import ImportForm
 from ..models import SignatureSource
 from . import managed_petition_or_404, organizer_blueprint
 

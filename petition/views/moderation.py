@@ -11,9 +11,9 @@ from .. import moderation, queries
 from ..auth import safe_next_url
 from ..errors import InvalidTransition
 from ..extensions import db
-from ..forms import (
+from ..forms.fields import ButtonForm
+from ..forms.moderation import (
     SIGNATURE_STATUSES,
-    ButtonForm,
     EndorsementBulkForm,
     InvalidateForm,
     SignatureBulkForm,

@@ -17,7 +17,8 @@ from .. import audit, queries, retention, signing
 from ..errors import InvalidTransition
 from ..exports import ExportFilters
 from ..extensions import db
-from ..forms import ButtonForm, PurgeForm
+from ..forms.calls import PurgeForm
+from ..forms.fields import ButtonForm
 from ..models import Endorsement
 from . import managed_petition_or_404, organizer_blueprint, owner_required, page_number
 from .exports import stream_download

@@ -12,7 +12,8 @@ from ..errors import (
     SigningPaused,
 )
 from ..extensions import db
-from ..forms import ButtonForm, EndorsementForm, SignatureForm
+from ..forms.fields import ButtonForm
+from ..forms.signing import EndorsementForm, SignatureForm
 from ..models import Signature
 from ..queries import forget_counts
 from ..rules import ENDORSEMENT_FIELDS, SIGNATURE_FIELDS, InvalidSubmission
