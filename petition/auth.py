@@ -1,4 +1,5 @@
-"""Organizers' accounts: passwords, login checks, the user loader, safe redirects."""
+"""Organizers' accounts: creating and inviting them, their rights and passwords, login checks,
+the user loader, safe redirects. Each change to an account records its audit entry."""
 
 import hmac
 import secrets
@@ -10,8 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from . import mail
-from .errors import InvalidToken
+from . import audit, mail
+from .errors import InvalidToken, InvalidTransition
 from .extensions import db, login_manager
 from .models import Organizer, OrganizerRole, Petition
 from .tokens import INVITE, make_token, read_token
@@ -56,12 +57,20 @@ def end_sessions(organizer: Organizer) -> None:
 
 
 def create_organizer(
+    email: str, password: str, role: OrganizerRole = OrganizerRole.ORGANIZER
+) -> Organizer:
+    """Add an organizer with a scrypt-hashed password (the command line's first accounts)."""
+    organizer = _new_organizer(email, password, role)
+    audit.record("create_account", subject=f"organizer {organizer.id}", role=role.value)
+    return organizer
+
+
+def _new_organizer(
     email: str,
     password: str | None,
-    role: OrganizerRole = OrganizerRole.ORGANIZER,
+    role: OrganizerRole,
     invited_by: Organizer | None = None,
 ) -> Organizer:
-    """Add an organizer with a scrypt-hashed password (None: invited, chooses one later)."""
     email = email.strip().lower()
     if "@" not in email:
         raise AccountError("an organizer is identified by an email address")
@@ -91,6 +100,18 @@ def set_password(organizer: Organizer, password: str) -> None:
     check_password_strength(password)
     organizer.password_hash = generate_password_hash(password)
     end_sessions(organizer)
+
+
+def change_password(organizer: Organizer, password: str) -> None:
+    """An organizer's own new password (their other sessions end)."""
+    set_password(organizer, password)
+    audit.record("change_password", subject=f"organizer {organizer.id}", organizer=organizer)
+
+
+def accept_invitation(organizer: Organizer, password: str) -> None:
+    """An invited organizer's first password: the invitation link stops working."""
+    set_password(organizer, password)
+    audit.record("accept_invitation", subject=f"organizer {organizer.id}", organizer=organizer)
 
 
 def authenticate(email: str, password: str) -> Organizer | None:
@@ -125,10 +146,33 @@ def invite_organizer(
     email: str, role: OrganizerRole, petitions: list[Petition], invited_by: Organizer
 ) -> Organizer:
     """Create an account without a password and mail its owner a link to choose one."""
-    organizer = create_organizer(email, None, role=role, invited_by=invited_by)
+    organizer = _new_organizer(email, None, role, invited_by=invited_by)
     organizer.petitions.extend(petitions)
     send_invitation(organizer)
+    audit.record(
+        "invite_organizer",
+        subject=f"organizer {organizer.id}",
+        organizer=invited_by,
+        role=role.value,
+        calls=sorted(petition.id for petition in petitions),
+    )
     return organizer
+
+
+def resend_invitation(organizer: Organizer) -> None:
+    """Mail the invitation again to an organizer who has not chosen a password yet."""
+    if organizer.password_hash is not None:
+        raise InvalidTransition("the invitation was taken up already")
+    send_invitation(organizer)
+    audit.record("resend_invitation", subject=f"organizer {organizer.id}")
+
+
+def grant(organizer: Organizer, petition: Petition) -> None:
+    """Let an organizer work on a call."""
+    if petition not in organizer.petitions:
+        organizer.petitions.append(petition)
+    db.session.flush()
+    audit.record("grant", petition=petition, subject=f"organizer {organizer.id}")
 
 
 def send_invitation(organizer: Organizer) -> None:
@@ -182,6 +226,16 @@ def update_organizer(
         organizer.petitions = list(petitions)
         changed.append("calls")
     db.session.flush()
+    if changed:
+        audit.record(
+            "edit_organizer",
+            subject=f"organizer {organizer.id}",
+            organizer=by,
+            changed=changed,
+            role=organizer.role.value,
+            active=organizer.active,
+            calls=sorted(petition.id for petition in organizer.petitions),
+        )
     return changed
 
 

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import inspect, select
 
 from . import audit, mail, petitions, queries, retention, switches, tally
-from .auth import AccountError, create_organizer
+from .auth import AccountError, create_organizer, grant
 from .errors import InvalidTransition
 from .exports import (
     FORMATS,
@@ -94,7 +94,6 @@ def create_organizer_command(email: str, password: str, owner: bool) -> None:
         organizer = create_organizer(email, password, role=role)
     except AccountError as error:
         raise click.ClickException(str(error)) from error
-    audit.record("create_account", subject=f"organizer {organizer.id}", role=role.value)
     db.session.commit()
     click.echo(f"{'Owner' if owner else 'Organizer'} {organizer.email} created.")
 
@@ -109,12 +108,9 @@ def grant_command(email: str, slug: str) -> None:
     ).scalar_one_or_none()
     if organizer is None:
         raise click.ClickException(f"no organizer with the address {email}")
-    petition = _petition_or_fail(slug)
-    if petition not in organizer.petitions:
-        organizer.petitions.append(petition)
-    audit.record("grant", petition=petition, subject=f"organizer {organizer.id}")
+    grant(organizer, _petition_or_fail(slug))
     db.session.commit()
-    click.echo(f"{organizer.email} works on {petition.slug}.")
+    click.echo(f"{organizer.email} works on {slug}.")
 
 
 def _petition_or_fail(slug: str) -> Petition:

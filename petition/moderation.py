@@ -1,4 +1,5 @@
-"""Moderation: hiding signatures, marking them invalid (one or many), reviewing endorsements.
+"""Moderation: every organizer's change to a signature or endorsement, each recording its audit
+entry: hiding, marking invalid and restoring (one or many), approving and rejecting.
 
 These functions add and flush but never commit: the view or command commits once, so
 a refused action leaves nothing half-stored. Each records its audit entry in the same
@@ -11,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import ColumnElement, case, func, literal, select, update
 
-from . import audit, queries, signing
+from . import audit, queries
 from .errors import InvalidTransition
 from .extensions import db
 from .models import (
@@ -266,21 +267,49 @@ def _expire_loaded_signatures() -> None:
             db.session.expire(record)
 
 
+def approve(endorsement: Endorsement, organizer: Organizer, now: datetime | None = None) -> None:
+    """Make a confirmed endorsement count and show (it may have been rejected before)."""
+    _review(endorsement, organizer, EndorsementStatus.APPROVED, now)
+    audit.record(
+        "approve", petition=endorsement.petition, subject=f"endorsement {endorsement.id}"
+    )
+
+
+def reject(endorsement: Endorsement, organizer: Organizer, now: datetime | None = None) -> None:
+    """Keep an endorsement out of the counts and the public list."""
+    _review(endorsement, organizer, EndorsementStatus.REJECTED, now)
+    audit.record("reject", petition=endorsement.petition, subject=f"endorsement {endorsement.id}")
+
+
 def approve_many(
     petition: Petition, endorsements: Sequence[Endorsement], organizer: Organizer
 ) -> int:
-    """Approve several endorsements awaiting approval at once; all or none."""
-    return _review_many(petition, endorsements, organizer, signing.approve, "approve_bulk")
+    """Approve several endorsements awaiting approval at once; all or none; one audit entry."""
+    return _review_many(petition, endorsements, organizer, EndorsementStatus.APPROVED)
 
 
 def reject_many(
     petition: Petition, endorsements: Sequence[Endorsement], organizer: Organizer
 ) -> int:
-    """Reject several endorsements awaiting approval at once; all or none."""
-    return _review_many(petition, endorsements, organizer, signing.reject, "reject_bulk")
+    """Reject several endorsements awaiting approval at once; all or none; one audit entry."""
+    return _review_many(petition, endorsements, organizer, EndorsementStatus.REJECTED)
 
 
-def _review_many(petition, endorsements, organizer, decide, action) -> int:
+def _review(
+    endorsement: Endorsement,
+    organizer: Organizer,
+    decision: EndorsementStatus,
+    now: datetime | None,
+) -> None:
+    if endorsement.status is EndorsementStatus.PENDING or endorsement.status is decision:
+        raise InvalidTransition
+    endorsement.status = decision
+    endorsement.reviewed_at = now or utcnow()
+    endorsement.reviewed_by_id = organizer.id
+    db.session.flush()
+
+
+def _review_many(petition, endorsements, organizer, decision: EndorsementStatus) -> int:
     if not endorsements:
         raise InvalidTransition
     now = utcnow()
@@ -291,8 +320,9 @@ def _review_many(petition, endorsements, organizer, decide, action) -> int:
             or endorsement.status is not EndorsementStatus.AWAITING_APPROVAL
         ):
             raise InvalidTransition
-        decide(endorsement, organizer, now)
+        _review(endorsement, organizer, decision, now)
     ids = sorted(endorsement.id for endorsement in endorsements)
+    action = "approve_bulk" if decision is EndorsementStatus.APPROVED else "reject_bulk"
     audit.record(action, petition=petition, organizer=organizer, ids=ids, count=len(ids))
     return len(ids)
 

@@ -19,6 +19,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from . import audit
 from .errors import DomainError, InvalidTransition
 from .extensions import db
 from .languages import is_language, primary_language
@@ -266,7 +267,11 @@ def _aware(value: object, timezone: object, name: str) -> datetime | None:
 
 
 def save_call(content: CallContent) -> tuple[Petition, bool]:
-    """Add the call, or update the one with its slug; its signatures are never touched."""
+    """Add the call, or update the one with its slug; its signatures are never touched.
+
+    What a content file loads (`petitions load`, the shipped calls): recorded in the audit
+    log when it adds or changes anything.
+    """
     petition = db.session.execute(
         select(Petition).filter_by(slug=content.slug)
     ).scalar_one_or_none()
@@ -274,8 +279,21 @@ def save_call(content: CallContent) -> tuple[Petition, bool]:
     if petition is None:
         petition = Petition(slug=content.slug)
         db.session.add(petition)
+        before = {}
+    else:
+        before = {**_call_state(petition), "translations": _translation_state(petition)}
     write_call(petition, content)
+    after = {**_call_state(petition), "translations": _translation_state(petition)}
+    changed = [name for name, value in after.items() if before.get(name) != value]
+    if created or changed:
+        audit.record("load_call", petition=petition, created=created, changed=changed)
     return petition, created
+
+
+def _translation_state(petition: Petition) -> dict[str, "TranslationContent"]:
+    return {
+        row.language: translation_content(petition, row.language) for row in petition.translations
+    }
 
 
 def write_call(petition: Petition, content: CallContent) -> None:
@@ -683,9 +701,24 @@ def add_translation(petition: Petition, translation: TranslationContent) -> list
     if find_translation(petition, translation.language) is not None:
         raise TranslationExists(translation.language)
     try:
-        return write_translation(petition, translation)
+        given = write_translation(petition, translation)
     except IntegrityError as error:  # the same language, added a moment ago
         raise TranslationExists(translation.language) from error
+    audit.record("add_translation", petition=petition, language=translation.language, changed=given)
+    return given
+
+
+def edit_translation(petition: Petition, translation: TranslationContent) -> list[str]:
+    """Change the call's translation into `translation.language` (the editor); flush.
+
+    Returns the changed field names, recorded in the audit log if any.
+    """
+    changed = write_translation(petition, translation)
+    if changed:
+        audit.record(
+            "edit_translation", petition=petition, language=translation.language, changed=changed
+        )
+    return changed
 
 
 def write_translation(petition: Petition, translation: TranslationContent) -> list[str]:
@@ -738,6 +771,7 @@ def delete_translation(petition: Petition, language: str) -> None:
     petition.translations.remove(row)
     petition.updated_at = utcnow()  # see call_texts
     db.session.flush()
+    audit.record("delete_translation", petition=petition, language=language)
 
 
 def translation_content(petition: Petition, language: str) -> TranslationContent:
@@ -853,6 +887,7 @@ def create_call(
     except IntegrityError as error:  # the same slug, created a moment ago
         raise SlugTaken(content.slug) from error
     given = [name for name, value in _call_state(petition).items() if value not in (None, "", [])]
+    audit.record("create_call", petition=petition, organizer=organizer, changed=given)
     return petition, given
 
 
@@ -878,7 +913,10 @@ def edit_call(
     except IntegrityError as error:
         raise SlugTaken(content.slug) from error
     after = _call_state(petition)
-    return [name for name in EDITABLE_FIELDS if before[name] != after[name]]
+    changed = [name for name in EDITABLE_FIELDS if before[name] != after[name]]
+    if changed:
+        audit.record("edit_call", petition=petition, changed=changed)
+    return changed
 
 
 def close_call(petition: Petition, now: datetime | None = None) -> None:
@@ -888,6 +926,7 @@ def close_call(petition: Petition, now: datetime | None = None) -> None:
     petition.status = PetitionStatus.CLOSED
     petition.closed_at = now or utcnow()
     db.session.flush()
+    audit.record("close_call", petition=petition, changed=["status", "closed_at"])
 
 
 def reopen_call(petition: Petition) -> None:
@@ -899,6 +938,7 @@ def reopen_call(petition: Petition) -> None:
     petition.status = PetitionStatus.OPEN
     petition.closed_at = None
     db.session.flush()
+    audit.record("reopen_call", petition=petition, changed=["status", "closed_at"])
 
 
 def clean_markdown_text(value: str | None) -> str:

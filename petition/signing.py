@@ -19,7 +19,6 @@ from . import mail
 from .errors import (
     EndorsementsNotCollected,
     InvalidToken,
-    InvalidTransition,
     PetitionClosed,
 )
 from .extensions import db
@@ -27,7 +26,6 @@ from .models import (
     Endorsement,
     EndorsementStatus,
     OrganizationType,
-    Organizer,
     Petition,
     Signature,
     SignatureStatus,
@@ -408,28 +406,4 @@ def withdraw(record: Signature | Endorsement) -> None:
         .values({counter: getattr(Petition, counter) + 1})
     )
     db.session.delete(record)
-    db.session.flush()
-
-
-def approve(endorsement: Endorsement, organizer: Organizer, now: datetime | None = None) -> None:
-    """Make a confirmed endorsement count and show."""
-    _review(endorsement, organizer, EndorsementStatus.APPROVED, now)
-
-
-def reject(endorsement: Endorsement, organizer: Organizer, now: datetime | None = None) -> None:
-    """Keep an endorsement out of the counts and the public list."""
-    _review(endorsement, organizer, EndorsementStatus.REJECTED, now)
-
-
-def _review(
-    endorsement: Endorsement,
-    organizer: Organizer,
-    decision: EndorsementStatus,
-    now: datetime | None,
-) -> None:
-    if endorsement.status is EndorsementStatus.PENDING or endorsement.status is decision:
-        raise InvalidTransition
-    endorsement.status = decision
-    endorsement.reviewed_at = now or utcnow()
-    endorsement.reviewed_by_id = organizer.id
     db.session.flush()

@@ -10,12 +10,18 @@ from pathlib import Path
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from petition import create_app, mail, signing
+from petition import create_app, mail, moderation, signing
 from petition.extensions import db
-from petition.models import EndorsementStatus, OrganizationType, OrganizerRole, PetitionStatus
-from petition.petitions import CallContent, save_call
+from petition.models import (
+    EndorsementStatus,
+    OrganizationType,
+    OrganizerRole,
+    Petition,
+    PetitionStatus,
+)
+from petition.petitions import CallContent, write_call
 
 LINK = re.compile(r"https?://\S+/(confirm|withdraw)/(\S+)")
 
@@ -199,7 +205,13 @@ def make_petition(app):
             "event_address": "Place d’Armes, 62100 Calais, France",
         }
         fields.update(overrides)
-        petition, _ = save_call(CallContent(**fields))
+        # A call in the database as the test's setting: written as any call is, without the
+        # audit entry of a loaded content file (tests of the audit log see only their actions).
+        petition = db.session.scalars(select(Petition).filter_by(slug=fields["slug"])).first()
+        if petition is None:
+            petition = Petition(slug=fields["slug"])
+            db.session.add(petition)
+        write_call(petition, CallContent(**fields))
         db.session.commit()
         return petition
 
@@ -266,9 +278,9 @@ def make_endorsement(app, organizer):
         if status is not EndorsementStatus.PENDING:
             signing.confirm(endorsement)
         if status is EndorsementStatus.APPROVED:
-            signing.approve(endorsement, organizer)
+            moderation.approve(endorsement, organizer)
         elif status is EndorsementStatus.REJECTED:
-            signing.reject(endorsement, organizer)
+            moderation.reject(endorsement, organizer)
         db.session.commit()
         return endorsement
 

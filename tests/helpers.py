@@ -155,3 +155,15 @@ class LiveServer:
                 self.process.kill()
                 self.process.wait(timeout=5)
         return self.log.read_text()
+
+
+def organizers_actions():
+    """The audit entries of what happened after the test's setting was made: the accounts its
+    fixtures create are recorded too ("create_account"), and are not what a test checks."""
+    from sqlalchemy import select
+
+    from petition.extensions import db
+    from petition.models import AuditEntry
+
+    query = select(AuditEntry).where(AuditEntry.action != "create_account")
+    return db.session.scalars(query.order_by(AuditEntry.id)).all()

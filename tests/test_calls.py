@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 
 from petition import queries
 from petition.extensions import db
-from petition.models import AuditEntry, Demand, Petition, PetitionStatus, Signature
+from petition.models import Demand, Petition, PetitionStatus, Signature
 
 from .conftest import log_in
+from .helpers import organizers_actions
 from .test_sign_http import VALID_SIGNATURE
 
 
@@ -93,10 +94,11 @@ def edit_data(client, petition, **overrides) -> dict:
 
 
 def audit_actions(petition=None) -> list[tuple[str, list]]:
-    query = select(AuditEntry).order_by(AuditEntry.id)
-    if petition is not None:
-        query = query.where(AuditEntry.petition_id == petition.id)
-    return [(e.action, e.details.get("changed")) for e in db.session.scalars(query)]
+    return [
+        (e.action, e.details.get("changed"))
+        for e in organizers_actions()
+        if petition is None or e.petition_id == petition.id
+    ]
 
 
 # --- Creating ---
@@ -157,7 +159,7 @@ def test_an_organizer_creates_a_call_and_gets_rights_on_it(app, client, make_org
     [(action, changed)] = audit_actions(petition)
     assert action == "create_call"
     assert {"slug", "title", "demands", "event_starts_at", "purge_after_days"} <= set(changed)
-    entry = db.session.scalar(select(AuditEntry))
+    (entry,) = organizers_actions()
     assert entry.actor == "helper@example.org"
 
     # The author can now work on it; the public page shows it.

@@ -541,3 +541,26 @@ def test_mail_send_keeps_failed_mails_and_exits_non_zero(
     assert outgoing.sent_at is None
     assert outgoing.attempts == 1
     assert outgoing.last_error
+
+
+def test_loading_a_content_file_is_in_the_audit_log(runner, tmp_path):
+    """`petitions load` changes a call as the editor does: the audit log says so."""
+    from petition.models import AuditEntry
+
+    def entries():
+        db.session.expire_all()
+        rows = db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        return [(e.action, e.actor, e.details) for e in rows]
+
+    path = tmp_path / "open-the-borders.md"
+    path.write_text(CALL_FILE, encoding="utf-8")
+    assert runner.invoke(args=["petitions", "load", str(path)]).exit_code == 0
+    ((action, actor, details),) = entries()
+    assert (action, actor, details["created"]) == ("load_call", "command line", True)
+    assert runner.invoke(args=["petitions", "load", str(path)]).exit_code == 0
+    assert len(entries()) == 1  # the same file again changes nothing, records nothing
+    path.write_text(UPDATED_CALL_FILE, encoding="utf-8")
+    assert runner.invoke(args=["petitions", "load", str(path)]).exit_code == 0
+    action, _actor, details = entries()[-1]
+    assert action == "load_call" and details["created"] is False
+    assert {"title", "body", "demands"} <= set(details["changed"])

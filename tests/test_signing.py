@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from petition import mail, rules, signing
+from petition import mail, moderation, rules, signing
 from petition.errors import EndorsementsNotCollected, InvalidTransition, PetitionClosed
 from petition.extensions import db
 from petition.models import (
@@ -235,15 +235,15 @@ def test_endorsement_lifecycle(petition, organizer):
     endorsement = signing.endorse(petition, **endorsement_fields())
     assert endorsement.status is EndorsementStatus.PENDING
     with pytest.raises(InvalidTransition):
-        signing.approve(endorsement, organizer)  # not confirmed by its contact yet
+        moderation.approve(endorsement, organizer)  # not confirmed by its contact yet
     signing.confirm(endorsement)
     assert endorsement.status is EndorsementStatus.AWAITING_APPROVAL
-    signing.approve(endorsement, organizer)
+    moderation.approve(endorsement, organizer)
     assert endorsement.status is EndorsementStatus.APPROVED
     assert endorsement.reviewed_by_id == organizer.id
     with pytest.raises(InvalidTransition):
-        signing.approve(endorsement, organizer)
-    signing.reject(endorsement, organizer)
+        moderation.approve(endorsement, organizer)
+    moderation.reject(endorsement, organizer)
     assert endorsement.status is EndorsementStatus.REJECTED
 
 

@@ -25,7 +25,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from petition import rules, signing
+from petition import moderation, rules, signing
 from petition.countries import country_name
 from petition.exports import INDIVIDUAL_COLUMNS, ORGANIZATION_COLUMNS, csv_cell, csv_lines
 from petition.extensions import db
@@ -194,7 +194,7 @@ def signed(app, petition, organizer):
     for fields in ENDORSEMENTS:
         endorsement = stored_as_is(signing.endorse, petition, endorsement_fields(**fields))
         signing.confirm(endorsement)
-        signing.approve(endorsement, organizer)
+        moderation.approve(endorsement, organizer)
         endorsements.append(endorsement)
     db.session.commit()
     return signatures, endorsements

@@ -110,8 +110,8 @@ def test_endorsements_confirmed_approved_rejected_and_withdrawn(
     assert_tally_is_exact()
     signing.confirm(waiting)
     assert_tally_is_exact()
-    signing.approve(rejected, organizer)
-    signing.reject(approved, organizer)
+    moderation.approve(rejected, organizer)
+    moderation.reject(approved, organizer)
     assert_tally_is_exact()
     moderation.approve_many(petition, [waiting], organizer)
     assert_tally_is_exact()
@@ -231,7 +231,7 @@ def test_a_random_sequence_of_changes(
 
     def review():
         if record := some(Endorsement, status=EndorsementStatus.AWAITING_APPROVAL):
-            chance.choice([signing.approve, signing.reject])(record, organizer)
+            chance.choice([moderation.approve, moderation.reject])(record, organizer)
 
     def withdraw():
         if record := some(chance.choice([Signature, Endorsement])):

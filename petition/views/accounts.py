@@ -11,11 +11,12 @@ from .. import audit, queries
 from ..auth import (
     AccountError,
     authenticate,
+    change_password,
     invite_organizer,
-    send_invitation,
-    set_password,
+    resend_invitation,
     update_organizer,
 )
+from ..errors import InvalidTransition
 from ..extensions import db
 from ..forms.accounts import AccountForm, ChangePasswordForm, InvitationForm
 from ..forms.fields import ButtonForm
@@ -70,12 +71,6 @@ def invite():
     except AccountError as error:
         form.email.errors.append(str(error))
         return _accounts_page(form, 422)
-    audit.record(
-        "invite_organizer",
-        subject=f"organizer {organizer.id}",
-        role=organizer.role.value,
-        calls=sorted(form.calls.data),
-    )
     db.session.commit()
     flash(_("Invitation sent to %(email)s.", email=organizer.email), "success")
     return redirect(url_for("accounts.index"))
@@ -99,7 +94,7 @@ def edit(organizer_id: int):
     status = 200
     if form.validate_on_submit():
         try:
-            changed = update_organizer(
+            update_organizer(
                 organizer,
                 role=OrganizerRole(form.role.data),
                 active=form.active.data,
@@ -110,15 +105,6 @@ def edit(organizer_id: int):
             form.role.errors.append(str(error))
             status = 422
         else:
-            if changed:
-                audit.record(
-                    "edit_organizer",
-                    subject=f"organizer {organizer.id}",
-                    changed=changed,
-                    role=organizer.role.value,
-                    active=organizer.active,
-                    calls=sorted(form.calls.data),
-                )
             db.session.commit()
             flash(_("Account of %(email)s saved.", email=organizer.email), "success")
             return redirect(url_for("accounts.index"))
@@ -134,10 +120,10 @@ def resend(organizer_id: int):
     organizer = db.get_or_404(Organizer, organizer_id)
     if not ButtonForm().validate_on_submit():
         raise CSRFError()
-    if organizer.password_hash is not None:
+    try:
+        resend_invitation(organizer)
+    except InvalidTransition:
         abort(409)
-    send_invitation(organizer)
-    audit.record("resend_invitation", subject=f"organizer {organizer.id}")
     db.session.commit()
     flash(_("Invitation sent again to %(email)s.", email=organizer.email), "success")
     return redirect(url_for("accounts.index"))
@@ -153,8 +139,7 @@ def password():
             form.current_password.errors.append(_("This is not your current password."))
             status = 422
         else:
-            set_password(current_user, form.new_password.data)
-            audit.record("change_password", subject=f"organizer {current_user.id}")
+            change_password(current_user, form.new_password.data)
             db.session.commit()
             login_user(current_user._get_current_object())  # this session goes on, new key
             flash(_("Your password has been changed."), "success")

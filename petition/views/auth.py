@@ -5,13 +5,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError
 
-from .. import audit
+from .. import auth as accounts
 from ..auth import (
     authenticate,
     end_sessions,
     organizer_for_invitation,
     safe_next_url,
-    set_password,
 )
 from ..errors import ExpiredToken, InvalidToken
 from ..extensions import db
@@ -68,8 +67,7 @@ def accept_invitation(token: str):
     form = ChoosePasswordForm()
     status = 200
     if form.validate_on_submit():
-        set_password(organizer, form.new_password.data)
-        audit.record("accept_invitation", subject=f"organizer {organizer.id}", organizer=organizer)
+        accounts.accept_invitation(organizer, form.new_password.data)
         db.session.commit()
         session.clear()
         login_user(organizer)

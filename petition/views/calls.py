@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 
-from .. import audit, petitions
+from .. import petitions
 from ..errors import InvalidTransition
 from ..extensions import db
 from ..forms.calls import CallForm, TranslationForm
@@ -30,14 +30,13 @@ def new():
     form = CallForm()
     if form.is_submitted() and not form.preview.data and form.validate():
         try:
-            petition, given = petitions.create_call(
+            petition, _given = petitions.create_call(
                 _content(form, PetitionStatus.OPEN), current_user, form.purge_after_days.data
             )
         except petitions.SlugTaken:
             db.session.rollback()
             form.slug.errors.append(_("Another call already has this address."))
         else:
-            audit.record("create_call", petition=petition, changed=given)
             db.session.commit()
             flash(_("The call “%(title)s” is created.", title=petition.title), "success")
             return redirect(url_for("calls.edit", slug=petition.slug))
@@ -75,8 +74,6 @@ def edit(slug: str):
                 )
             )
         else:
-            if changed:
-                audit.record("edit_call", petition=petition, changed=changed)
             db.session.commit()
             if changed:
                 flash(_("Saved."), "success")
@@ -97,7 +94,6 @@ def close(slug: str):
     except InvalidTransition:
         flash(_("This call was already closed."), "info")
     else:
-        audit.record("close_call", petition=petition, changed=["status", "closed_at"])
         db.session.commit()
         flash(_("The call is closed: the forms no longer take signatures."), "success")
     return redirect(url_for("calls.edit", slug=petition.slug))
@@ -120,7 +116,6 @@ def reopen(slug: str):
             "error",
         )
         return redirect(url_for("calls.edit", slug=petition.slug))
-    audit.record("reopen_call", petition=petition, changed=["status", "closed_at"])
     db.session.commit()
     if petition.is_open():
         flash(_("The call is open again."), "success")
@@ -226,12 +221,11 @@ def new_translation(slug: str):
     if form.validate_on_submit():
         language = form.language.data
         try:
-            given = petitions.add_translation(petition, form.translation(language))
+            petitions.add_translation(petition, form.translation(language))
         except petitions.TranslationError as error:
             db.session.rollback()
             form.language.errors.append(_translation_refusal(error, language))
         else:
-            audit.record("add_translation", petition=petition, language=language, changed=given)
             db.session.commit()
             flash(
                 _("The translation into %(language)s is saved.", language=_name(language)),
@@ -254,9 +248,7 @@ def edit_translation(slug: str, language: str):
         stored = petitions.translation_content(petition, language)
         form = TranslationForm(petition=petition, language=language, obj=stored)
     if form.validate_on_submit():
-        changed = petitions.write_translation(petition, form.translation(language))
-        if changed:
-            audit.record("edit_translation", petition=petition, language=language, changed=changed)
+        if petitions.edit_translation(petition, form.translation(language)):
             flash(_("Saved."), "success")
         else:
             flash(_("Nothing was changed."), "info")
@@ -276,7 +268,6 @@ def delete_translation(slug: str, language: str):
     except LookupError:
         flash(_("There was no translation into this language."), "info")
     else:
-        audit.record("delete_translation", petition=petition, language=language)
         db.session.commit()
         flash(
             _("The translation into %(language)s is deleted.", language=_name(language)), "success"

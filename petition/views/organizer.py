@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest
 
-from .. import audit, queries, retention, signing
+from .. import moderation, queries, retention
 from ..errors import InvalidTransition
 from ..exports import ExportFilters
 from ..extensions import db
@@ -63,12 +63,11 @@ def review(endorsement_id: int, decision: str):
     managed_petition_or_404(endorsement.petition.slug)
     if not ButtonForm().validate_on_submit():
         raise CSRFError()
-    action = signing.approve if decision == "approve" else signing.reject
+    review = moderation.approve if decision == "approve" else moderation.reject
     try:
-        action(endorsement, current_user)
+        review(endorsement, current_user)
     except InvalidTransition:
         abort(409)
-    audit.record(decision, petition=endorsement.petition, subject=f"endorsement {endorsement.id}")
     db.session.commit()
     queries.forget_counts(endorsement.petition)
     message = _("%(name)s approved.") if decision == "approve" else _("%(name)s rejected.")

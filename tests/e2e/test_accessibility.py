@@ -9,7 +9,7 @@ import pytest
 from flask import url_for
 from playwright.sync_api import Browser, Page, expect
 
-from petition import audit, mail, petitions, signing
+from petition import audit, mail, moderation, petitions, signing
 from petition.extensions import db
 from petition.models import EndorsementStatus, Organizer, SignatureStatus
 from petition.queries import petition_by_slug
@@ -64,7 +64,7 @@ def seed(live: LiveServer) -> None:
         signing.sign(petition, **signature_fields(email="pending@example.org"))
         approved = signing.endorse(petition, **endorsement_fields(organization="Cimade Nord"))
         signing.confirm(approved)
-        signing.approve(approved, owner)
+        moderation.approve(approved, owner)
         audit.record(
             "approve", petition=petition, subject=f"endorsement {approved.id}", organizer=owner
         )
