@@ -281,6 +281,18 @@ def reject(endorsement: Endorsement, organizer: Organizer, now: datetime | None 
     audit.record("reject", petition=endorsement.petition, subject=f"endorsement {endorsement.id}")
 
 
+class NotOnTheList(InvalidTransition):
+    """Some of the endorsements named are not this call's."""
+
+
+class CountChanged(InvalidTransition):
+    """A bulk change would touch another number of signatures than the organizer saw."""
+
+    def __init__(self, expected: int, count: int):
+        super().__init__(f"expected {expected}, found {count}")
+        self.expected, self.count = expected, count
+
+
 def approve_many(
     petition: Petition, endorsements: Sequence[Endorsement], organizer: Organizer
 ) -> int:
@@ -293,6 +305,51 @@ def reject_many(
 ) -> int:
     """Reject several endorsements awaiting approval at once; all or none; one audit entry."""
     return _review_many(petition, endorsements, organizer, EndorsementStatus.REJECTED)
+
+
+def review_ticked(petition: Petition, ids: set[int], approving: bool, organizer: Organizer) -> int:
+    """Approve or reject the endorsements of a call ticked in a list; how many.
+
+    Raises NotOnTheList if an id is not one of the call's endorsements, InvalidTransition
+    if one was reviewed meanwhile (all or none).
+    """
+    # Locked until the commit: two organizers cannot review the same one at once.
+    chosen = db.session.scalars(
+        select(Endorsement)
+        .where(Endorsement.id.in_(ids), Endorsement.petition_id == petition.id)
+        .with_for_update()
+    ).all()
+    if len(chosen) != len(ids):
+        raise NotOnTheList
+    review = approve_many if approving else reject_many
+    return review(petition, chosen, organizer)
+
+
+def change_matching(
+    petition: Petition,
+    criteria: SignatureCriteria,
+    restoring: bool,
+    expected: int,
+    reason: str | None = None,
+) -> int:
+    """Invalidate (or restore) every signature of a search; CountChanged, for the caller to
+    roll back, if they are not the number the organizer saw: signatures came meanwhile."""
+    if restoring:
+        count = restore_matching(petition, criteria)
+    else:
+        count = invalidate_matching(petition, criteria, reason)
+    if count != expected:
+        raise CountChanged(expected, count)
+    return count
+
+
+def change_one(signature: Signature, action: str, reason: str | None = None) -> None:
+    """Hide, unhide, invalidate or restore a signature (`action`); InvalidTransition if it
+    is not in a state for it."""
+    if action == "invalidate":
+        invalidate(signature, reason)
+    else:
+        {"hide": hide, "unhide": unhide, "restore": restore}[action](signature)
 
 
 def _review(

@@ -8,9 +8,11 @@ from functools import wraps
 from flask import Blueprint, abort, has_request_context, request
 from flask_babel import get_locale
 from flask_login import current_user, login_required
+from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 
 from ..extensions import db
+from ..forms.fields import ButtonForm
 from ..models import Petition
 from ..petitions import CallText, call_text, call_texts
 from ..queries import call_snapshot, petition_by_slug
@@ -58,6 +60,18 @@ def organizer_blueprint(name: str, import_name: str, url_prefix: str = "/organiz
         return response
 
     return bp
+
+
+def refuse_forged(form) -> None:
+    """A form refused for its CSRF token was forged or has expired: the 400 page, not the form."""
+    if "csrf_token" in form.errors:
+        raise CSRFError()
+
+
+def require_button() -> None:
+    """A button's POST (ButtonForm) must carry a valid CSRF token, else the 400 page."""
+    if not ButtonForm().validate_on_submit():
+        raise CSRFError()
 
 
 def managed_petition_or_404(slug: str) -> Petition:

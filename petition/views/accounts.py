@@ -3,7 +3,6 @@
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
-from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
@@ -21,7 +20,7 @@ from ..extensions import db
 from ..forms.accounts import AccountForm, ChangePasswordForm, InvitationForm
 from ..forms.fields import ButtonForm
 from ..models import AuditEntry, Organizer, OrganizerRole, Petition, petition_organizer
-from . import organizer_blueprint, owner_required, page_number
+from . import organizer_blueprint, owner_required, page_number, require_button
 
 bp = organizer_blueprint("accounts", __name__)
 
@@ -81,17 +80,8 @@ def invite():
 def edit(organizer_id: int):
     """Change an organizer's role, whether they can log in, and their calls."""
     organizer = db.get_or_404(Organizer, organizer_id)
-    form = AccountForm(
-        data={
-            "role": organizer.role.value,
-            "active": organizer.active,
-            "calls": [petition.id for petition in organizer.petitions],
-        }
-        if request.method == "GET"
-        else None
-    )
+    form = AccountForm(data=_account_data(organizer) if request.method == "GET" else None)
     form.calls.choices = _call_choices()
-    status = 200
     if form.validate_on_submit():
         try:
             update_organizer(
@@ -103,14 +93,21 @@ def edit(organizer_id: int):
             )
         except AccountError as error:
             form.role.errors.append(str(error))
-            status = 422
         else:
             db.session.commit()
             flash(_("Account of %(email)s saved.", email=organizer.email), "success")
             return redirect(url_for("accounts.index"))
-    elif form.is_submitted():
-        status = 422
+    status = 422 if form.is_submitted() else 200
     return render_template("organizer/accounts/edit.html", organizer=organizer, form=form), status
+
+
+def _account_data(organizer: Organizer) -> dict:
+    """An account as its form shows it."""
+    return {
+        "role": organizer.role.value,
+        "active": organizer.active,
+        "calls": [petition.id for petition in organizer.petitions],
+    }
 
 
 @bp.post("/accounts/<int:organizer_id>/invitation")
@@ -118,8 +115,7 @@ def edit(organizer_id: int):
 def resend(organizer_id: int):
     """Mail the invitation link again to an organizer who has not chosen a password."""
     organizer = db.get_or_404(Organizer, organizer_id)
-    if not ButtonForm().validate_on_submit():
-        raise CSRFError()
+    require_button()
     try:
         resend_invitation(organizer)
     except InvalidTransition:

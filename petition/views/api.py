@@ -234,20 +234,17 @@ def organizations(slug: str):
         Endorsement.country,
         Endorsement.website,
     )
-    return jsonify(
-        _paginated(
-            query,
-            "api.organizations",
-            petition,
-            lambda row: {
-                "name": row.organization,
-                "type": row.org_type.value,
-                "city": row.city,
-                "country": row.country,
-                "website": row.website,
-            },
-        )
-    )
+    return jsonify(_paginated(query, "api.organizations", petition, _organization))
+
+
+def _organization(row) -> dict:
+    return {
+        "name": row.organization,
+        "type": row.org_type.value,
+        "city": row.city,
+        "country": row.country,
+        "website": row.website,
+    }
 
 
 @bp.get("/calls/<slug>/signers")
@@ -258,14 +255,7 @@ def signers(slug: str):
     `previous`), not by page numbers: any page costs what the first costs.
     """
     petition = _petition(slug)
-    if "page" in request.args:
-        raise ApiError(400, "bad_request", _("This list has no page numbers: follow next."))
-    try:
-        before, after = neighbour_ids()
-    except ValueError:
-        raise ApiError(
-            400, "bad_request", _("before or after must be the id of a listed signer, not both.")
-        ) from None
+    before, after = _neighbours()
     per_page = current_app.config["PUBLIC_SIGNERS_PER_PAGE"]
     page = public_signers_page(petition, per_page, before=before, after=after)
 
@@ -283,6 +273,18 @@ def signers(slug: str):
             ],
         }
     )
+
+
+def _neighbours() -> tuple[int | None, int | None]:
+    """?before= or ?after= of the signers list, or a JSON 400 (it has no page numbers)."""
+    if "page" in request.args:
+        raise ApiError(400, "bad_request", _("This list has no page numbers: follow next."))
+    try:
+        return neighbour_ids()
+    except ValueError:
+        raise ApiError(
+            400, "bad_request", _("before or after must be the id of a listed signer, not both.")
+        ) from None
 
 
 @bp.get("/openapi.json")

@@ -3,7 +3,6 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
-from flask_wtf.csrf import CSRFError
 
 from .. import auth as accounts
 from ..auth import (
@@ -15,7 +14,7 @@ from ..auth import (
 from ..errors import ExpiredToken, InvalidToken
 from ..extensions import db
 from ..forms.accounts import ChoosePasswordForm, LoginForm
-from ..forms.fields import ButtonForm
+from . import require_button
 
 bp = Blueprint("auth", __name__, url_prefix="/organizer")
 
@@ -44,8 +43,7 @@ def login():
 @bp.post("/logout")
 def logout():
     """Log out and forget the session."""
-    if not ButtonForm().validate_on_submit():
-        raise CSRFError()
+    require_button()
     if current_user.is_authenticated:
         end_sessions(current_user)
         db.session.commit()

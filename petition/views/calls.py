@@ -6,7 +6,6 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 
 from .. import petitions
 from ..errors import InvalidTransition
@@ -15,7 +14,7 @@ from ..forms.calls import CallForm, TranslationForm
 from ..forms.fields import ButtonForm
 from ..languages import language_label, language_name
 from ..models import Petition, PetitionStatus
-from . import managed_petition_or_404, organizer_blueprint
+from . import managed_petition_or_404, organizer_blueprint, require_button
 
 bp = organizer_blueprint("calls", __name__)
 
@@ -48,47 +47,44 @@ def edit(slug: str):
     """Change a call's text, demands, event, dates and retention; never its signatures."""
     petition = managed_petition_or_404(slug)
     request.max_content_length = EDITOR_MAX_CONTENT_LENGTH
-    if request.method == "POST":
-        form = CallForm(current_timezone=petition.event_timezone)
-    else:
-        form = CallForm(data=_initial(petition), current_timezone=petition.event_timezone)
+    initial = _initial(petition) if request.method == "GET" else None
+    form = CallForm(data=initial, current_timezone=petition.event_timezone)
     if form.is_submitted() and not form.preview.data and form.validate():
         try:
             changed = petitions.edit_call(
                 petition, _content(form, petition.status), form.purge_after_days.data
             )
-        except petitions.SlugLocked:
+        except (petitions.SlugLocked, petitions.SlugTaken, petitions.TranslationExists) as error:
             db.session.rollback()
-            form.slug.errors.append(
-                _("People have signed this call at its address: the address no longer changes.")
-            )
-        except petitions.SlugTaken:
-            db.session.rollback()
-            form.slug.errors.append(_("Another call already has this address."))
-        except petitions.TranslationExists:
-            db.session.rollback()
-            form.language.errors.append(
-                _(
-                    "The call is translated into this language: delete that translation "
-                    "first, or choose the language the call is written in."
-                )
-            )
+            _show_refusal(form, error)
         else:
             db.session.commit()
-            if changed:
-                flash(_("Saved."), "success")
-            else:
-                flash(_("Nothing was changed."), "info")
+            flash(*((_("Saved."), "success") if changed else (_("Nothing was changed."), "info")))
             return redirect(url_for("calls.edit", slug=petition.slug))
     return _editor(form, petition)
+
+
+def _show_refusal(form: CallForm, error: Exception) -> None:
+    """The domain's refusal of an edit, by the field it concerns."""
+    if isinstance(error, petitions.SlugLocked):
+        message = _("People have signed this call at its address: the address no longer changes.")
+        form.slug.errors.append(message)
+    elif isinstance(error, petitions.SlugTaken):
+        form.slug.errors.append(_("Another call already has this address."))
+    else:
+        form.language.errors.append(
+            _(
+                "The call is translated into this language: delete that translation "
+                "first, or choose the language the call is written in."
+            )
+        )
 
 
 @bp.post("/p/<slug:slug>/close")
 def close(slug: str):
     """Stop taking signatures now."""
     petition = managed_petition_or_404(slug)
-    if not ButtonForm().validate_on_submit():
-        raise CSRFError()
+    require_button()
     try:
         petitions.close_call(petition)
     except InvalidTransition:
@@ -103,31 +99,30 @@ def close(slug: str):
 def reopen(slug: str):
     """Take signatures again."""
     petition = managed_petition_or_404(slug)
-    if not ButtonForm().validate_on_submit():
-        raise CSRFError()
+    require_button()
     if petition.status is PetitionStatus.OPEN:
         flash(_("This call was already open."), "info")
-        return redirect(url_for("calls.edit", slug=petition.slug))
-    try:
-        petitions.reopen_call(petition)
-    except InvalidTransition:
-        flash(
-            _("This call's personal data was deleted after its campaign: it cannot reopen."),
-            "error",
-        )
-        return redirect(url_for("calls.edit", slug=petition.slug))
-    db.session.commit()
-    if petition.is_open():
-        flash(_("The call is open again."), "success")
     else:
-        flash(
-            _(
-                "The call is open again, but its closing date has passed: "
-                "change it to take signatures."
-            ),
-            "error",
-        )
+        try:
+            petitions.reopen_call(petition)
+        except InvalidTransition:
+            message = _(
+                "This call's personal data was deleted after its campaign: it cannot reopen."
+            )
+            flash(message, "error")
+        else:
+            db.session.commit()
+            flash(*_reopened(petition))
     return redirect(url_for("calls.edit", slug=petition.slug))
+
+
+def _reopened(petition: Petition) -> tuple[str, str]:
+    if petition.is_open():
+        return _("The call is open again."), "success"
+    message = _(
+        "The call is open again, but its closing date has passed: change it to take signatures."
+    )
+    return message, "error"
 
 
 def _editor(form: CallForm, petition: Petition | None):
@@ -261,8 +256,7 @@ def edit_translation(slug: str, language: str):
 def delete_translation(slug: str, language: str):
     """Remove the call's translation into one language: the page then shows its own text."""
     petition = managed_petition_or_404(slug)
-    if not ButtonForm().validate_on_submit():
-        raise CSRFError()
+    require_button()
     try:
         petitions.delete_translation(petition, language)
     except LookupError:

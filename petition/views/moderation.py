@@ -2,10 +2,9 @@
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
-from sqlalchemy import select
 
 from .. import moderation, queries
 from ..auth import safe_next_url
@@ -19,9 +18,9 @@ from ..forms.moderation import (
     SignatureBulkForm,
     SignatureSearchForm,
 )
-from ..models import Endorsement, Petition, Signature, SignatureStatus, utcnow
+from ..models import Petition, Signature, SignatureStatus, utcnow
 from ..moderation import SignatureCriteria
-from . import managed_petition_or_404, organizer_blueprint, page_number
+from . import managed_petition_or_404, organizer_blueprint, page_number, refuse_forged
 
 bp = organizer_blueprint("moderation", __name__)
 
@@ -86,46 +85,30 @@ def review_endorsements(slug: str):
     petition = managed_petition_or_404(slug)
     form = EndorsementBulkForm()
     if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            raise CSRFError()
+        refuse_forged(form)
         return _endorsements_page(petition, form, status=422)
-    ids = set(form.endorsements.data)
-    chosen = (
-        db.session.execute(
-            # Locked until the commit: two organizers cannot review the same one at once.
-            select(Endorsement)
-            .where(Endorsement.id.in_(ids), Endorsement.petition_id == petition.id)
-            .with_for_update()
-        )
-        .scalars()
-        .all()
-    )
-    if len(chosen) != len(ids):
-        message = _("Some of the ticked endorsements are not on this call's list.")
-        return _endorsements_page(petition, form, message, status=422)
-    review = moderation.approve_many if form.decision.data == "approve" else moderation.reject_many
+    approving = form.decision.data == "approve"
     try:
-        count = review(petition, chosen, current_user)
+        count = moderation.review_ticked(
+            petition, set(form.endorsements.data), approving, current_user
+        )
+    except moderation.NotOnTheList:
+        db.session.rollback()
+        return _endorsements_page(petition, form, REFUSALS["not_on_the_list"], status=422)
     except InvalidTransition:
         db.session.rollback()
-        message = _(
-            "Some of the ticked endorsements were reviewed meanwhile. Nothing was changed: "
-            "check the list and try again."
-        )
-        return _endorsements_page(petition, EndorsementBulkForm(formdata=None), message, 409)
+        unticked = EndorsementBulkForm(formdata=None)
+        return _endorsements_page(petition, unticked, REFUSALS["reviewed_meanwhile"], 409)
     db.session.commit()
     queries.forget_counts(petition)
-    if form.decision.data == "approve":
-        flash(
-            ngettext("%(num)d endorsement approved.", "%(num)d endorsements approved.", count),
-            "success",
-        )
-    else:
-        flash(
-            ngettext("%(num)d endorsement rejected.", "%(num)d endorsements rejected.", count),
-            "success",
-        )
+    flash(_reviewed(approving, count), "success")
     return redirect(url_for(".endorsements", slug=petition.slug))
+
+
+def _reviewed(approving: bool, count: int) -> str:
+    if approving:
+        return ngettext("%(num)d endorsement approved.", "%(num)d endorsements approved.", count)
+    return ngettext("%(num)d endorsement rejected.", "%(num)d endorsements rejected.", count)
 
 
 def _endorsements_page(petition: Petition, form, message: str | None = None, status: int = 200):
@@ -158,40 +141,38 @@ def change_matching(slug: str, action: str):
     petition = managed_petition_or_404(slug)
     form = SignatureBulkForm()
     if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            raise CSRFError()
+        refuse_forged(form)
         errors = form.form_errors or [_("Please correct the search.")]
         return _search_page(petition, SignatureSearchForm(request.form), errors[0], 422)
-    criteria = _criteria(form)
-    if action == "invalidate":
-        count = moderation.invalidate_matching(petition, criteria, form.reason.data or None)
-    else:
-        count = moderation.restore_matching(petition, criteria)
-    if count != form.expected.data:
-        # Signatures came or changed since the organizer saw the count: change nothing.
-        db.session.rollback()
-        message = _(
-            "The number of matching signatures changed: you saw %(expected)d, there are now "
-            "%(count)d. Nothing was changed: check the list and confirm again.",
-            expected=form.expected.data,
-            count=count,
+    criteria, restoring = _criteria(form), action == "restore"
+    try:
+        count = moderation.change_matching(
+            petition, criteria, restoring, form.expected.data, form.reason.data or None
         )
-        return _search_page(petition, SignatureSearchForm(request.form), message, 409)
+    except moderation.CountChanged as changed:
+        db.session.rollback()
+        return _search_page(petition, SignatureSearchForm(request.form), _changed(changed), 409)
     db.session.commit()
     queries.forget_counts(petition)
-    if action == "invalidate":
-        flash(
-            ngettext(
-                "%(num)d signature marked invalid.", "%(num)d signatures marked invalid.", count
-            ),
-            "success",
-        )
-    else:
-        flash(
-            ngettext("%(num)d signature restored.", "%(num)d signatures restored.", count),
-            "success",
-        )
+    flash(_matching_changed(restoring, count), "success")
     return redirect(url_for(".signatures", slug=petition.slug, **_search_args(criteria)))
+
+
+def _changed(changed: moderation.CountChanged) -> str:
+    return _(
+        "The number of matching signatures changed: you saw %(expected)d, there are now "
+        "%(count)d. Nothing was changed: check the list and confirm again.",
+        expected=changed.expected,
+        count=changed.count,
+    )
+
+
+def _matching_changed(restoring: bool, count: int) -> str:
+    if restoring:
+        return ngettext("%(num)d signature restored.", "%(num)d signatures restored.", count)
+    return ngettext(
+        "%(num)d signature marked invalid.", "%(num)d signatures marked invalid.", count
+    )
 
 
 def _criteria(form) -> SignatureCriteria:
@@ -261,35 +242,40 @@ def change_signature(signature_id: int, action: str):
     signature = _signature_or_404(signature_id, lock=True)
     form = InvalidateForm() if action == "invalidate" else ButtonForm()
     if not form.validate_on_submit():
-        if "csrf_token" in form.errors:
-            raise CSRFError()
+        refuse_forged(form)
         return _signature_page(signature, form, status=422)
-    change = {
-        "hide": moderation.hide,
-        "unhide": moderation.unhide,
-        "invalidate": lambda s: moderation.invalidate(s, form.reason.data or None),
-        "restore": moderation.restore,
-    }[action]
     try:
-        change(signature)
+        moderation.change_one(signature, action, getattr(form, "reason", None) and form.reason.data)
     except InvalidTransition:
         db.session.rollback()
-        message = _("This signature changed meanwhile: nothing was done. Check it and try again.")
-        return _signature_page(signature, InvalidateForm(formdata=None), message, 409)
+        unchanged = InvalidateForm(formdata=None)
+        return _signature_page(signature, unchanged, REFUSALS["signature_changed"], 409)
     db.session.commit()
     if action in ("invalidate", "restore"):
         queries.forget_counts(signature.petition)
-    flash(
-        {
-            "hide": _("The signature is hidden from the public list."),
-            "unhide": _("The signature may show in the public list again."),
-            "invalidate": _("The signature is marked invalid: it no longer counts."),
-            "restore": _("The signature is restored."),
-        }[action],
-        "success",
-    )
+    flash(SIGNATURE_CHANGED[action], "success")
     target = safe_next_url(request.form.get("next"))
     return redirect(target or url_for(".signature", signature_id=signature.id))
+
+
+# What an organizer is told after changing one signature.
+SIGNATURE_CHANGED = {
+    "hide": _l("The signature is hidden from the public list."),
+    "unhide": _l("The signature may show in the public list again."),
+    "invalidate": _l("The signature is marked invalid: it no longer counts."),
+    "restore": _l("The signature is restored."),
+}
+# Why a moderation was refused, when someone else changed the records meanwhile.
+REFUSALS = {
+    "not_on_the_list": _l("Some of the ticked endorsements are not on this call's list."),
+    "reviewed_meanwhile": _l(
+        "Some of the ticked endorsements were reviewed meanwhile. Nothing was changed: "
+        "check the list and try again."
+    ),
+    "signature_changed": _l(
+        "This signature changed meanwhile: nothing was done. Check it and try again."
+    ),
+}
 
 
 def _signature_page(signature: Signature, form, message: str | None = None, status: int = 200):

@@ -10,7 +10,6 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest
 
 from .. import moderation, queries, retention
@@ -20,7 +19,14 @@ from ..extensions import db
 from ..forms.calls import PurgeForm
 from ..forms.fields import ButtonForm
 from ..models import Endorsement
-from . import managed_petition_or_404, organizer_blueprint, owner_required, page_number
+from . import (
+    managed_petition_or_404,
+    organizer_blueprint,
+    owner_required,
+    page_number,
+    refuse_forged,
+    require_button,
+)
 from .exports import stream_download
 
 bp = organizer_blueprint("organizer", __name__)
@@ -61,8 +67,7 @@ def review(endorsement_id: int, decision: str):
     """Approve or reject one endorsement."""
     endorsement = db.get_or_404(Endorsement, endorsement_id)
     managed_petition_or_404(endorsement.petition.slug)
-    if not ButtonForm().validate_on_submit():
-        raise CSRFError()
+    require_button()
     review = moderation.approve if decision == "approve" else moderation.reject
     try:
         review(endorsement, current_user)
@@ -90,22 +95,24 @@ def purge(slug: str):
     petition = managed_petition_or_404(slug)
     form = PurgeForm()
     if not form.validate_on_submit():
-        raise CSRFError() if "csrf_token" in form.errors else BadRequest()
+        refuse_forged(form)
+        raise BadRequest()
     if form.slug.data != petition.slug:
         flash(_("Type the call's address name exactly to confirm the deletion."), "error")
-        return redirect(url_for("organizer.petition", slug=petition.slug))
-    try:
-        deleted = retention.purge_call(petition)
-    except InvalidTransition:
-        flash(_("Close the call before deleting its signatures."), "error")
-        return redirect(url_for("organizer.petition", slug=petition.slug))
-    db.session.commit()
-    queries.forget_counts(petition)
-    flash(
-        _(
-            "%(signatures)d signatures and %(endorsements)d endorsements deleted; the counts stay.",
-            **deleted,
-        ),
-        "success",
-    )
+    else:
+        try:
+            deleted = retention.purge_call(petition)
+        except InvalidTransition:
+            flash(_("Close the call before deleting its signatures."), "error")
+        else:
+            db.session.commit()
+            queries.forget_counts(petition)
+            flash(_purged(deleted), "success")
     return redirect(url_for("organizer.petition", slug=petition.slug))
+
+
+def _purged(deleted: dict[str, int]) -> str:
+    return _(
+        "%(signatures)d signatures and %(endorsements)d endorsements deleted; the counts stay.",
+        **deleted,
+    )
